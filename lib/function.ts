@@ -1,0 +1,252 @@
+/**
+ * Custom differentiable ops with a hand-written backward, in the shape of torch.autograd.Function:
+ * forward(ctx, ...inputs) saves what backward needs, backward(ctx, dy) returns one gradient per
+ * input, and an optional symbolic(g, ...inputs) describes the op to the ONNX exporter.
+ *
+ * Built on tf.customGrad rather than kernel + gradient registration: a user's forward is a
+ * composition of existing tfjs ops, so it already runs on every backend, and customGrad keeps
+ * the forward's intermediates out of the tape (only what the user saves is kept). Kernel
+ * registration would need a kernel per backend for every user op; gradlab adds such kernels
+ * only where speed demands it (the WebGPU linear kernels), behind the same definition.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { formatShape, reductionAxesTo, shapesEqual } from "./shape";
+import type { SymbolicGraph, SymbolicValue } from "./onnx/symbolic";
+
+/** What forward and backward share for one call of the op. */
+export class FunctionCtx {
+  #saved: readonly tf.Tensor[] | null = null;
+  #inBackward = false;
+  /** Non-tensor values forward wants backward to have (PyTorch's `ctx.foo = …`). */
+  readonly attributes = new Map<string, unknown>();
+
+  constructor(readonly opName: string) {}
+
+  /** Keep these tensors for backward (PyTorch's ctx.save_for_backward). */
+  saveForBackward(...tensors: tf.Tensor[]): void {
+    tensors.forEach((t, i) => {
+      if (!(t instanceof tf.Tensor)) {
+        throw new TypeError(`${this.opName}.forward: saveForBackward argument ${i} is not a tf.Tensor (got ${describe(t)})`);
+      }
+    });
+    this.#pending = tensors;
+  }
+
+  /** The tensors passed to saveForBackward, in order; available in backward only. */
+  get saved(): readonly tf.Tensor[] {
+    if (!this.#inBackward) {
+      throw new Error(`${this.opName}: ctx.saved is available in backward only; call ctx.saveForBackward(...) in forward`);
+    }
+    return this.#saved ?? [];
+  }
+
+  /** @internal what forward asked to save, handed to tfjs's save(). */
+  #pending: tf.Tensor[] = [];
+  /** @internal */
+  takePending(): tf.Tensor[] {
+    const pending = this.#pending;
+    this.#pending = [];
+    return pending;
+  }
+  /** @internal */
+  enterBackward(saved: readonly tf.Tensor[]): void {
+    this.#saved = saved;
+    this.#inBackward = true;
+  }
+}
+
+export type Gradient = tf.Tensor | null;
+
+export interface FunctionDefinition<Inputs extends tf.Tensor[]> {
+  /** The op's name: used in every error message and as the ONNX op type by default. */
+  name: string;
+  /** Names of the inputs, for messages and reports (default "input 0", "input 1", …). */
+  inputNames?: readonly string[];
+  forward(ctx: FunctionCtx, ...inputs: Inputs): tf.Tensor;
+  /**
+   * dy is the gradient of the loss with respect to forward's output. Return one gradient per
+   * input, each of that input's shape; null means "zero" (an input that needs no gradient).
+   */
+  backward(ctx: FunctionCtx, dy: tf.Tensor): Gradient | readonly Gradient[];
+  /** How the op is written into an ONNX graph. */
+  symbolic?(g: SymbolicGraph, ...inputs: SymbolicValue[]): SymbolicValue;
+}
+
+export interface CustomFunction<Inputs extends tf.Tensor[]> {
+  readonly name: string;
+  readonly definition: FunctionDefinition<Inputs>;
+  /** Runs forward; under a gradient tape, backward supplies the gradients. */
+  apply(...inputs: Inputs): tf.Tensor;
+  inputName(index: number): string;
+}
+
+/** A backward that broke its contract: wrong count, wrong type or wrong shape of gradients. */
+export class BackwardContractError extends Error {
+  constructor(
+    message: string,
+    readonly opName: string,
+    /** The offending input's index, or null when the whole result is wrong. */
+    readonly inputIndex: number | null,
+  ) {
+    super(message);
+    this.name = "BackwardContractError";
+  }
+}
+
+/** Something forward or backward threw, re-raised with the op's name and the shapes involved. */
+export class FunctionCallError extends Error {
+  constructor(message: string, readonly opName: string, override readonly cause: unknown) {
+    super(message);
+    this.name = "FunctionCallError";
+  }
+}
+
+/**
+ * A hook the ONNX exporter installs while tracing: when set, apply() reports each call so the
+ * exporter can map it to the op's symbolic.
+ */
+export type ApplyTracer = (fn: CustomFunction<tf.Tensor[]>, inputs: readonly tf.Tensor[], output: tf.Tensor) => void;
+let tracer: ApplyTracer | null = null;
+export function setApplyTracer(next: ApplyTracer | null): ApplyTracer | null {
+  const previous = tracer;
+  tracer = next;
+  return previous;
+}
+
+export function defineFunction<Inputs extends tf.Tensor[]>(definition: FunctionDefinition<Inputs>): CustomFunction<Inputs> {
+  const { name } = definition;
+  if (typeof name !== "string" || name.length === 0) throw new TypeError("defineFunction: `name` must be a non-empty string");
+  if (typeof definition.forward !== "function") throw new TypeError(`defineFunction(${name}): \`forward\` must be a function`);
+  if (typeof definition.backward !== "function") throw new TypeError(`defineFunction(${name}): \`backward\` must be a function`);
+
+  const inputName = (i: number) => {
+    const label = definition.inputNames?.[i];
+    return label === undefined ? `input ${i}` : `input ${i} (${label})`;
+  };
+
+  const fn: CustomFunction<Inputs> = {
+    name,
+    definition,
+    inputName,
+    apply(...inputs: Inputs): tf.Tensor {
+      inputs.forEach((x, i) => {
+        if (!(x instanceof tf.Tensor)) {
+          throw new TypeError(`${name}.apply: ${inputName(i)} is ${describe(x)}, expected a tf.Tensor`);
+        }
+      });
+      const ctx = new FunctionCtx(name);
+      const shapes = inputs.map((x) => x.shape);
+      const dtypes = inputs.map((x) => x.dtype);
+      const op = tf.customGrad((...args: unknown[]) => {
+        const save = args.pop() as tf.GradSaveFunc;
+        const xs = args as Inputs;
+        const value = callForward(definition, ctx, xs, inputName);
+        save(ctx.takePending());
+        return {
+          value,
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+            ctx.enterBackward(saved);
+            const raw = callBackward(definition, ctx, dy, shapes, inputName);
+            return checkGradients(name, raw, shapes, dtypes, inputName);
+          },
+        };
+      });
+      const output = op(...inputs);
+      tracer?.(fn as unknown as CustomFunction<tf.Tensor[]>, inputs, output);
+      return output;
+    },
+  };
+  return fn;
+}
+
+function callForward<Inputs extends tf.Tensor[]>(
+  definition: FunctionDefinition<Inputs>,
+  ctx: FunctionCtx,
+  inputs: Inputs,
+  inputName: (i: number) => string,
+): tf.Tensor {
+  let value: unknown;
+  try {
+    value = definition.forward(ctx, ...inputs);
+  } catch (error) {
+    const shapes = inputs.map((x, i) => `${inputName(i)} ${formatShape(x.shape)}`).join(", ");
+    throw new FunctionCallError(`${definition.name}.forward failed for ${shapes}: ${messageOf(error)}`, definition.name, error);
+  }
+  if (!(value instanceof tf.Tensor)) {
+    throw new TypeError(`${definition.name}.forward must return a tf.Tensor, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function callBackward<Inputs extends tf.Tensor[]>(
+  definition: FunctionDefinition<Inputs>,
+  ctx: FunctionCtx,
+  dy: tf.Tensor,
+  shapes: readonly number[][],
+  inputName: (i: number) => string,
+): unknown {
+  try {
+    return definition.backward(ctx, dy);
+  } catch (error) {
+    if (error instanceof BackwardContractError) throw error;
+    const context = shapes.map((s, i) => `${inputName(i)} ${formatShape(s)}`).join(", ");
+    throw new FunctionCallError(
+      `${definition.name}.backward failed (dy ${formatShape(dy.shape)}; ${context}): ${messageOf(error)}`,
+      definition.name,
+      error,
+    );
+  }
+}
+
+/** Enforce the backward contract at the boundary, naming the op, the input and both shapes. */
+function checkGradients(
+  opName: string,
+  raw: unknown,
+  shapes: readonly number[][],
+  dtypes: readonly tf.DataType[],
+  inputName: (i: number) => string,
+): tf.Tensor[] {
+  const grads = Array.isArray(raw) ? (raw as unknown[]) : [raw];
+  if (grads.length !== shapes.length) {
+    throw new BackwardContractError(
+      `${opName}.backward returned ${grads.length} gradient${grads.length === 1 ? "" : "s"} for ${shapes.length} input${shapes.length === 1 ? "" : "s"}; ` +
+        `return one per forward input, in order (null for an input that needs none)`,
+      opName,
+      null,
+    );
+  }
+  return grads.map((g, i) => {
+    const shape = shapes[i]!;
+    if (g === null || g === undefined) return tf.zeros(shape, dtypes[i]);
+    if (!(g instanceof tf.Tensor)) {
+      throw new BackwardContractError(`${opName}.backward: gradient for ${inputName(i)} is ${describe(g)}, expected a tf.Tensor of shape ${formatShape(shape)}`, opName, i);
+    }
+    if (!shapesEqual(g.shape, shape)) {
+      const axes = reductionAxesTo(g.shape, shape);
+      const hint = axes
+        ? `; summing it over axis ${axes.join(", ")} would give the input's shape (a broadcast input's gradient must be reduced over the broadcast axes)`
+        : "";
+      throw new BackwardContractError(
+        `${opName}.backward: gradient for ${inputName(i)} has shape ${formatShape(g.shape)}, but the input has shape ${formatShape(shape)}${hint}`,
+        opName,
+        i,
+      );
+    }
+    if (g.dtype !== dtypes[i]) {
+      throw new BackwardContractError(`${opName}.backward: gradient for ${inputName(i)} has dtype ${g.dtype}, but the input has dtype ${dtypes[i]}`, opName, i);
+    }
+    return g;
+  });
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value === "object") return `an object (${value.constructor?.name ?? "Object"})`;
+  return `a ${typeof value} (${String(value)})`;
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

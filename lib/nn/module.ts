@@ -1,0 +1,78 @@
+/**
+ * The Module base, as torch.nn.Module: parameters and sub-modules are found among a module's own
+ * properties, in declaration order, so `namedParameters()` and `stateDict()` keys match what the
+ * same class would give in PyTorch ("weight", "bias", "layers.0.weight", …).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Parameter } from "./parameter";
+import { checkShape, flattenNested, StateDictError, type StateDict } from "./state_dict";
+
+export abstract class Module {
+  abstract forward(...inputs: tf.Tensor[]): tf.Tensor;
+
+  /** [name, parameter] pairs, depth first, in declaration order. */
+  namedParameters(prefix = ""): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    for (const [key, value] of Object.entries(this)) {
+      collect(value, prefix + key, out);
+    }
+    return out;
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Parameter values as JSON-ready nested arrays (reads them from the device). */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    for (const [name, p] of this.namedParameters()) out[name] = p.value.arraySync() as StateDict[string];
+    return out;
+  }
+
+  /**
+   * Loads values by name. Every entry is checked (missing or unexpected keys, shapes, non-finite
+   * numbers) before any parameter changes, so a bad file leaves the model as it was.
+   */
+  loadStateDict(state: unknown, options: { strict?: boolean } = {}): void {
+    const strict = options.strict ?? true;
+    if (state === null || typeof state !== "object" || Array.isArray(state)) {
+      throw new StateDictError(`a state dict must be an object of parameter name → nested number arrays, got ${Array.isArray(state) ? "an array" : typeof state}`);
+    }
+    const entries = state as Record<string, unknown>;
+    const params = new Map(this.namedParameters());
+    const missing = [...params.keys()].filter((k) => !(k in entries));
+    const unexpected = Object.keys(entries).filter((k) => !params.has(k));
+    if (strict && (missing.length > 0 || unexpected.length > 0)) {
+      const parts = [];
+      if (missing.length) parts.push(`missing keys: ${missing.map((k) => `"${k}"`).join(", ")}`);
+      if (unexpected.length) parts.push(`unexpected keys: ${unexpected.map((k) => `"${k}"`).join(", ")}`);
+      throw new StateDictError(`state dict does not match the model (${parts.join("; ")}); expected keys: ${[...params.keys()].map((k) => `"${k}"`).join(", ")}`);
+    }
+    const staged: [Parameter, number[], Float32Array][] = [];
+    for (const [name, p] of params) {
+      if (!(name in entries)) continue;
+      const { shape, values } = flattenNested(entries[name], name);
+      checkShape(name, shape, p.shape);
+      staged.push([p, shape, values]);
+    }
+    for (const [p, shape, values] of staged) p.value.assign(tf.tensor(values, shape));
+  }
+
+  /** Clears every parameter's gradient. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.clearGrad();
+  }
+
+  dispose(): void {
+    for (const p of this.parameters()) p.dispose();
+  }
+}
+
+function collect(value: unknown, name: string, out: [string, Parameter][]): void {
+  if (value instanceof Parameter) out.push([name, value]);
+  else if (value instanceof Module) out.push(...value.namedParameters(`${name}.`));
+  else if (Array.isArray(value)) value.forEach((item, i) => {
+    if (item instanceof Parameter || item instanceof Module) collect(item, `${name}.${i}`, out);
+  });
+}
