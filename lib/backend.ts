@@ -130,10 +130,32 @@ interface AdapterDescription {
 
 const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|basic render/i;
 
+/** PCI vendor ids, as Deno's (wgpu's) GPUAdapterInfo.vendor gives them, for the vendors one meets. */
+const PCI_VENDORS: Record<number, string> = {
+  0x1002: "AMD",
+  0x106b: "Apple",
+  0x10de: "NVIDIA",
+  0x13b5: "ARM",
+  0x1af4: "virtio",
+  0x5143: "Qualcomm",
+  0x8086: "Intel",
+  0x10005: "Mesa",
+};
+
 async function describeAdapter(adapter: GPUAdapter): Promise<AdapterDescription> {
   const a = adapter as GPUAdapter & { info?: GPUAdapterInfo; requestAdapterInfo?: () => Promise<GPUAdapterInfo>; isFallbackAdapter?: boolean };
   const info = a.info ?? (await a.requestAdapterInfo?.().catch(() => undefined));
-  const parts = [info?.description, info?.device, info?.vendor, info?.architecture].filter((s): s is string => !!s);
+  // Dawn (Node, Chrome) gives names ("mesa", "llvm"); wgpu (Deno) gives PCI ids as decimal strings
+  // ("65541", "0"): a known vendor id becomes its name, other bare numbers say nothing and are left out.
+  const field = (value: string | undefined, isVendor = false): string => {
+    const text = (value ?? "").trim();
+    if (!/^\d+$/.test(text)) return text;
+    return isVendor ? PCI_VENDORS[Number(text)] ?? "" : "";
+  };
+  const parts: string[] = [];
+  for (const part of [field(info?.description), field(info?.device), field(info?.vendor, true), field(info?.architecture)]) {
+    if (part && !parts.some((p) => p.toLowerCase().includes(part.toLowerCase()))) parts.push(part);
+  }
   const name = parts.length ? parts.join(" / ") : "unnamed adapter";
   const fallback = a.isFallbackAdapter === true || (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
   return { name, software: fallback || SOFTWARE_ADAPTER.test(parts.join(" ")) };

@@ -146,8 +146,14 @@ export function defineFunction<Inputs extends tf.Tensor[]>(definition: FunctionD
           value,
           gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
             ctx.enterBackward(saved);
-            const raw = callBackward(definition, ctx, dy, shapes, inputName);
-            return checkGradients(name, raw, shapes, dtypes, inputName);
+            try {
+              const raw = callBackward(definition, ctx, dy, shapes, inputName);
+              return checkGradients(name, raw, shapes, dtypes, inputName);
+            } catch (error) {
+              // tfjs frees saved tensors only after a successful backward pass.
+              tf.dispose(saved);
+              throw error;
+            }
           },
         };
       });

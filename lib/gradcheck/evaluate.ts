@@ -1,0 +1,74 @@
+/**
+ * The two ways gradcheck looks at an op: its forward at perturbed inputs (read back to float64
+ * on the host) and its backward's vector–Jacobian product Jᵀu.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { messageOf } from "../function";
+
+export type TensorFn = (...inputs: tf.Tensor[]) => tf.Tensor;
+
+export interface Evaluator {
+  readonly inputs: readonly tf.Tensor[];
+  /** Host copies of the inputs (float32 values, as float64). */
+  readonly values: readonly Float64Array[];
+  readonly outputShape: number[];
+  readonly output: Float64Array;
+  /** f with input `index` replaced by `data` (float32-rounded), flattened to float64. */
+  forwardWith(index: number, data: Float64Array): Float64Array;
+  /** Jᵀu for every input; throws what the backward threw. */
+  vjp(u: Float64Array): Float64Array[];
+}
+
+export class ForwardError extends Error {
+  override name = "ForwardError";
+}
+
+export function makeEvaluator(fn: TensorFn, inputs: readonly tf.Tensor[], name: string): Evaluator {
+  const run = (xs: tf.Tensor[]): Float64Array => {
+    try {
+      const y = tf.tidy(() => fn(...xs));
+      const values = Float64Array.from(y.dataSync() as Float32Array);
+      y.dispose();
+      return values;
+    } catch (error) {
+      throw new ForwardError(`gradcheck(${name}): the forward failed: ${messageOf(error)}`);
+    }
+  };
+  const first = tf.tidy(() => fn(...inputs));
+  const outputShape = first.shape;
+  first.dispose();
+  const gradsOf = tf.grads(fn);
+  return {
+    inputs,
+    values: inputs.map((x) => Float64Array.from(x.dataSync() as Float32Array)),
+    outputShape,
+    output: run([...inputs]),
+    forwardWith(index, data) {
+      const replaced = tf.tensor(Float32Array.from(data), inputs[index]!.shape, "float32");
+      try {
+        return run(inputs.map((x, i) => (i === index ? replaced : x)));
+      } finally {
+        replaced.dispose();
+      }
+    },
+    vjp(u) {
+      const dy = tf.tensor(Float32Array.from(u), outputShape, "float32");
+      try {
+        const grads = tf.tidy(() => gradsOf([...inputs], dy));
+        const out = grads.map((g) => Float64Array.from(g.dataSync() as Float32Array));
+        tf.dispose(grads);
+        return out;
+      } finally {
+        dy.dispose();
+      }
+    },
+  };
+}
+
+/** x + t·v rounded to float32, as the op will see it. */
+export function shifted(x: Float64Array, v: Float64Array | null, index: number, t: number): Float64Array {
+  const out = new Float64Array(x);
+  if (v === null) out[index] = Math.fround(x[index]! + t);
+  else for (let j = 0; j < x.length; j++) out[j] = Math.fround(x[j]! + t * v[j]!);
+  return out;
+}

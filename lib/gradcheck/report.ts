@@ -1,0 +1,96 @@
+/** gradcheck's verdict: one row per input, and the text a person reads when it fails. */
+import { formatShape } from "../shape";
+
+export type CheckMode = "full" | "projection" | "skipped";
+
+export interface WorstEntry {
+  /** Output element (multi-index), or null for a projection uᵀJv. */
+  output: number[] | null;
+  /** Input element (multi-index), or null for a projection. */
+  input: number[] | null;
+  analytic: number;
+  numerical: number;
+  tolerance: number;
+}
+
+export interface InputReport {
+  index: number;
+  /** "input 1 (weight)". */
+  label: string;
+  shape: number[];
+  mode: CheckMode;
+  passed: boolean;
+  /** Jacobian entries (full) or projections (projection) compared. */
+  compared: number;
+  /** How many of them were outside their tolerance. */
+  mismatched: number;
+  maxAbsError: number;
+  /** max |analytic − numerical| / max(|numerical|, tiny) over the compared entries. */
+  maxRelError: number;
+  /** The entry furthest beyond its tolerance (or closest to it, when all pass). */
+  worst: WorstEntry | null;
+  /** What the mismatch looks like (a constant factor, a flipped sign, a transpose, …). */
+  diagnosis: string | null;
+  /** Why the input could not be checked (the backward threw or broke its contract). */
+  error: string | null;
+}
+
+export interface GradcheckReport {
+  name: string;
+  passed: boolean;
+  inputs: InputReport[];
+}
+
+export class GradcheckError extends Error {
+  override name = "GradcheckError";
+  constructor(readonly report: GradcheckReport) {
+    super(formatGradcheckReport(report));
+  }
+}
+
+export function formatGradcheckReport(report: GradcheckReport): string {
+  const lines = [`gradcheck ${report.name}: ${report.passed ? "passed" : "FAILED"}`];
+  for (const r of report.inputs) {
+    const head = `  ${r.label} ${formatShape(r.shape)}: ${r.passed ? "ok" : "FAILED"}`;
+    if (r.mode === "skipped") {
+      lines.push(`${head} (not checked: ${r.error ?? "not a float32 tensor"})`);
+      continue;
+    }
+    if (r.error !== null) {
+      lines.push(`${head}: ${r.error}`);
+      continue;
+    }
+    const what = r.mode === "full" ? `${r.compared} Jacobian entries` : `${r.compared} random projections uᵀJv`;
+    const outside = r.passed ? "" : `, ${r.mismatched} outside tolerance`;
+    lines.push(`${head} (${what}${outside}; max abs error ${fmt(r.maxAbsError)}, max rel error ${fmt(r.maxRelError)})`);
+    if (!r.passed && r.worst !== null) lines.push(`    worst: ${describeWorst(r)}`);
+    if (r.diagnosis !== null) lines.push(`    → ${r.diagnosis}`);
+  }
+  return lines.join("\n");
+}
+
+function describeWorst(r: InputReport): string {
+  const w = r.worst!;
+  const where = w.output !== null && w.input !== null ? `∂out${formatShape(w.output)} / ∂${shortName(r.label)}${formatShape(w.input)}` : "uᵀJv";
+  return `${where}: analytic ${fmt(w.analytic)}, numerical ${fmt(w.numerical)} (tolerance ${fmt(w.tolerance)})`;
+}
+
+function shortName(label: string): string {
+  return /\((.*)\)$/.exec(label)?.[1] ?? label.replace(" ", "");
+}
+
+export function fmt(x: number): string {
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  return a >= 1e-3 && a < 1e4 ? x.toPrecision(4) : x.toExponential(2);
+}
+
+/** Row-major flat index → multi-index. */
+export function unravel(flat: number, shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    out[d] = flat % shape[d]!;
+    flat = Math.floor(flat / shape[d]!);
+  }
+  return out;
+}

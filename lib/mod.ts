@@ -1,0 +1,26 @@
+/**
+ * gradlab's public surface: custom-gradient ops, the seed's layer, PyTorch-exact losses and
+ * optimizers, a float32 gradcheck and backend selection. Everything else may change.
+ */
+export * as tf from "@tensorflow/tfjs";
+
+export { defineFunction, FunctionCtx, BackwardContractError, FunctionCallError } from "./function";
+export type { CustomFunction, FunctionDefinition, Gradient } from "./function";
+export { LinearF } from "./ops/linear";
+
+export { Module } from "./nn/module";
+export { Parameter } from "./nn/parameter";
+export { Linear, type LinearOptions } from "./nn/linear";
+export { MSELoss, mseLoss, type Reduction } from "./nn/mse_loss";
+export { StateDictError, type StateDict } from "./nn/state_dict";
+export { SGD, type SGDOptions } from "./optim/sgd";
+export { backward } from "./autograd/backward";
+
+export { gradcheck, type GradcheckOptions } from "./gradcheck/gradcheck";
+export { GradcheckError, formatGradcheckReport, type GradcheckReport, type InputReport } from "./gradcheck/report";
+export { FLOAT32_TOLERANCES, type Tolerances } from "./gradcheck/tolerance";
+
+export { setBackend, backendInfo, BACKEND_CHOICES, type BackendChoice, type BackendInfo } from "./backend";
+export { Generator, manualSeed, defaultGenerator } from "./random";
+export { setWarningHandler } from "./warnings";
+export { runSeedExperiment, type SeedExperimentOptions, type SeedExperimentResult } from "./experiments/seed";

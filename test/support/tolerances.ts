@@ -1,0 +1,14 @@
+/**
+ * The tolerances the tests hold gradlab to, stated once. gradlab computes in float32; references
+ * (PyTorch, host-side float64 loops) in float64.
+ */
+
+/** One float32 op against float64: a few units of float32 round-off (2⁻²⁴ ≈ 6e-8) on the terms' scale. */
+export const FLOAT32_OP_RTOL = 1e-5;
+
+/** The seed's 300 steps, gradlab (float32) against PyTorch (float64): weights, as the issue sets. */
+export const SEED_WEIGHT_ATOL = 5e-5;
+
+/** Per-step losses against PyTorch: relative, with an absolute floor for losses near zero. */
+export const SEED_LOSS_RTOL = 1e-3;
+export const SEED_LOSS_ATOL = 1e-6;
