@@ -29,6 +29,11 @@ export interface SetBackendOptions {
   log?: (message: string) => void;
 }
 
+/** The backend asked for cannot run here; the message says why for each one tried. */
+export class BackendUnavailableError extends Error {
+  override name = "BackendUnavailableError";
+}
+
 let current: BackendInfo | null = null;
 
 /** The backend gradlab selected last, or tfjs's current one if gradlab selected none. */
@@ -53,7 +58,7 @@ export async function setBackend(choice: BackendChoice = "auto", options: SetBac
     options.log?.(`gradlab: backend ${name} on ${attempt.device}${skipped.length ? ` (skipped ${skipped.join("; ")})` : ""}`);
     return current;
   }
-  throw new Error(`setBackend(${JSON.stringify(choice)}): no backend could be started: ${skipped.join("; ")}`);
+  throw new BackendUnavailableError(`setBackend(${JSON.stringify(choice)}): no backend could be started: ${skipped.join("; ")}`);
 }
 
 /** Each returns what it runs on, or why it cannot run here. */

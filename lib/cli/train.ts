@@ -10,7 +10,7 @@ import { samplesFromJson } from "../experiments/seed_data";
 import { writeFileAtomic } from "../io/atomic_write";
 import type { StateDict } from "../nn/state_dict";
 import { parseArgs, usage, UsageError, type OptionSpec } from "./args";
-import { readJsonFile } from "./json_file";
+import { checkWritableTarget, readJsonFile, writeOutput } from "./json_file";
 
 const OPTIONS = {
   steps: { kind: "integer", help: "training steps (default 300, or one pass over --data)" },
@@ -35,11 +35,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   const backendChoice = (args.backend ?? "auto") as BackendChoice;
   if (!BACKEND_CHOICES.includes(backendChoice)) throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(", ")}, got ${JSON.stringify(args.backend)}`);
   // Read and check every input before any work, so a bad file costs nothing.
+  if (args.steps !== undefined && args.steps < 1) throw new UsageError(`--steps must be a positive integer, got ${args.steps}`);
   const init = args.init === undefined ? undefined : (readJsonFile(args.init, "--init") as StateDict);
   const data = args.data === undefined ? undefined : samplesFromJson(readJsonFile(args.data, "--data"), `--data file ${args.data}`);
+  if (args.out !== undefined) checkWritableTarget(args.out, "--out");
 
   const backend = await setBackend(backendChoice);
-  console.log(`backend: ${backend.name} on ${backend.device}`);
+  console.log(`backend: ${backend.name} on ${backend.device}${backend.skipped.length ? ` (skipped ${backend.skipped.join("; ")})` : ""}`);
   const result = await runSeedExperiment({
     ...(args.steps !== undefined && { steps: args.steps }),
     ...(args.lr !== undefined && { lr: args.lr }),
@@ -55,7 +57,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   console.log(`bias:   ${JSON.stringify(result.bias)}`);
   if (Number.isFinite(result.prediction)) console.log(`y at x = (3, 2): ${result.prediction}`);
   if (args.out !== undefined) {
-    writeFileAtomic(args.out, JSON.stringify(result.model.stateDict()) + "\n");
+    writeOutput(args.out, "--out", JSON.stringify(result.model.stateDict()) + "\n");
     console.log(`state dict written to ${args.out}`);
   }
   if (args.json) {
@@ -65,12 +67,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
+/** Failures that are the user's input or machine, not gradlab's bug: one line, no stack. */
+const EXPECTED_ERRORS = ["UsageError", "DataFileError", "StateDictError", "RangeError", "BackendUnavailableError"];
+
 /** Runs main, turning expected failures into one clear line on stderr and exit code 2. */
 export async function run(argv: readonly string[]): Promise<void> {
   try {
     process.exitCode = await main(argv);
   } catch (error) {
-    const known = error instanceof Error && ["UsageError", "DataFileError", "StateDictError", "RangeError"].includes(error.name);
+    const known = error instanceof Error && EXPECTED_ERRORS.includes(error.name);
     console.error(`train: ${known ? (error as Error).message : (error as Error)?.stack ?? String(error)}`);
     process.exitCode = known ? 2 : 1;
   }

@@ -30,8 +30,8 @@ export class Linear extends Module {
     const generator = options.generator ?? defaultGenerator;
     const bound = init === "kaiming" ? kaimingUniformBound(inFeatures) : 0;
     const [low, high] = init === "kaiming" ? [-bound, bound] : [0, 1];
-    this.weight = new Parameter(tf.tidy(() => uniform([outFeatures, inFeatures], low, high, generator)));
-    this.bias = new Parameter(tf.tidy(() => uniform([outFeatures], low, high, generator)));
+    this.weight = Parameter.adopt(uniform([outFeatures, inFeatures], low, high, generator));
+    this.bias = Parameter.adopt(uniform([outFeatures], low, high, generator));
   }
 
   forward(x: tf.Tensor): tf.Tensor2D {

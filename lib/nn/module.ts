@@ -37,7 +37,8 @@ export abstract class Module {
   loadStateDict(state: unknown, options: { strict?: boolean } = {}): void {
     const strict = options.strict ?? true;
     if (state === null || typeof state !== "object" || Array.isArray(state)) {
-      throw new StateDictError(`a state dict must be an object of parameter name → nested number arrays, got ${Array.isArray(state) ? "an array" : typeof state}`);
+      const got = state === null ? "null" : Array.isArray(state) ? "an array" : typeof state;
+      throw new StateDictError(`a state dict must be an object of parameter name → nested number arrays, got ${got}`);
     }
     const entries = state as Record<string, unknown>;
     const params = new Map(this.namedParameters());
@@ -56,7 +57,11 @@ export abstract class Module {
       checkShape(name, shape, p.shape);
       staged.push([p, shape, values]);
     }
-    for (const [p, shape, values] of staged) p.value.assign(tf.tensor(values, shape));
+    for (const [p, shape, values] of staged) {
+      const value = tf.tensor(values, shape);
+      p.value.assign(value);
+      value.dispose();
+    }
   }
 
   /** Clears every parameter's gradient. */

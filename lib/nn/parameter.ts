@@ -9,8 +9,16 @@ export class Parameter {
   /** Accumulated by backward(), consumed by an optimizer's step(), cleared by zeroGrad(). */
   grad: tf.Tensor | null = null;
 
+  /** The variable starts as a copy of `initial`, which stays the caller's to dispose. */
   constructor(initial: tf.Tensor) {
     this.value = tf.variable(initial, true);
+  }
+
+  /** A parameter made from a tensor nobody else holds: the tensor is freed once copied in. */
+  static adopt(initial: tf.Tensor): Parameter {
+    const parameter = new Parameter(initial);
+    initial.dispose();
+    return parameter;
   }
 
   get shape(): number[] {

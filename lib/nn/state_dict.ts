@@ -25,7 +25,8 @@ export function flattenNested(value: unknown, key: string): { shape: number[]; v
   const walk = (node: unknown, depth: number, path: string) => {
     if (depth === shape.length) {
       if (typeof node !== "number" || !Number.isFinite(node)) {
-        throw new StateDictError(`state dict entry "${key}"${path}: expected a finite number, got ${JSON.stringify(node)}`);
+        const got = typeof node === "number" ? String(node) : JSON.stringify(node);
+        throw new StateDictError(`state dict entry "${key}"${path}: expected a finite number, got ${got}`);
       }
       values[offset++] = node;
       return;
