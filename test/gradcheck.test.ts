@@ -8,7 +8,7 @@ import { formatGradcheckReport, GradcheckError } from "../lib/gradcheck/report";
 import { LinearF } from "../lib/ops/linear";
 import { Generator } from "../lib/random";
 import { describeEachBackend } from "./support/backends";
-import { PLANTED_MISTAKES } from "./support/planted_mistakes";
+import { PLANTED_MISTAKES } from "../lib/ops/linear_mistakes";
 
 type Lin = [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
 

@@ -1,9 +1,10 @@
 /**
- * The seed's LinearF with the mistakes people make when deriving its backward by hand. Each one
- * must be caught by gradcheck, every time, with a message that says what to fix.
+ * The seed's LinearF with the mistakes people make when deriving its backward by hand, for
+ * teaching: the gradcheck notebook shows each one caught, and test/gradcheck.test.ts checks that
+ * gradcheck catches every one, every time, with a message that says what to fix.
  */
 import * as tf from "@tensorflow/tfjs";
-import { defineFunction, type CustomFunction } from "../../lib/function";
+import { defineFunction, type CustomFunction } from "../function";
 
 type Lin = [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
 type Backward = (dy: tf.Tensor2D, x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor[];

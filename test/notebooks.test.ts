@@ -1,0 +1,276 @@
+/**
+ * The notebooks as regression tests: each is executed by `jupyter nbconvert --execute` on the
+ * gradlab kernel (installed into a temporary Jupyter folder, never the user's), must run without
+ * an error, and must record the facts its story claims — checked here against independent
+ * expectations, not against bytes. Then each executed notebook's HTML is opened in headless
+ * Chromium, offline, and every plot must draw; screenshots go to test/out/screenshots/.
+ *
+ * Jupyter and Chromium are installed with apt when missing (as root); otherwise the test fails
+ * with the command that installs them.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { checkPage, launchChromium, pageProblems } from "../kernel/chromium";
+import { NOTEBOOK_DIR, notebookFromMarkdown, notebookNames, staleNotebooks } from "../kernel/build_notebooks";
+import { LAUNCHER, ROOT, installKernel } from "../kernel/install";
+import { describeFailure, executeNotebook, executeNotebooks, joinText, type Notebook, type NotebookRun, type Output } from "../kernel/run_notebooks";
+import { ensureSystemDeps, jupyterPython } from "../kernel/system_deps";
+import { PLANTED_MISTAKES } from "../lib/ops/linear_mistakes";
+import { FACT_MIME, type Fact } from "../lib/notebook/facts";
+import { PLOTLY_MIME } from "../lib/plot/show";
+
+const OUT = join(ROOT, "test", "out", "notebooks");
+const SCREENSHOTS = join(ROOT, "test", "out", "screenshots");
+const EXPECTED_FIGURES: Record<string, string[]> = {
+  "01_derive": ["jacobian-vs-weight"],
+  "02_gradcheck": ["jacobian-entries", "mistake-entries"],
+  "03_train": ["loss-curve", "trajectories", "fitted-plane"],
+};
+
+/** A Jupyter of our own: kernelspec, data, runtime and config folders all under one temp folder. */
+const jupyterHome = mkdtempSync(join(tmpdir(), "gradlab-jupyter-"));
+const jupyterEnv = {
+  JUPYTER_PATH: join(jupyterHome, "share", "jupyter"),
+  JUPYTER_DATA_DIR: join(jupyterHome, "data"),
+  JUPYTER_RUNTIME_DIR: join(jupyterHome, "runtime"),
+  JUPYTER_CONFIG_DIR: join(jupyterHome, "config"),
+};
+
+const runs = new Map<string, NotebookRun>();
+let suiteSeconds = 0;
+
+function load(name: string): Notebook {
+  const run = runs.get(name);
+  assert.ok(run?.executed, `${name} was not executed: ${run?.error ?? "no run"}`);
+  return JSON.parse(readFileSync(run.executed, "utf8")) as Notebook;
+}
+
+function outputs(nb: Notebook): Output[] {
+  return nb.cells.flatMap((c) => c.outputs ?? []);
+}
+
+function facts(nb: Notebook): Map<string, unknown> {
+  const found = new Map<string, unknown>();
+  for (const o of outputs(nb)) {
+    const fact = o.data?.[FACT_MIME] as Fact | undefined;
+    if (fact) found.set(fact.name, fact.value);
+  }
+  return found;
+}
+
+function fact<T>(nb: Notebook, name: string): T {
+  const all = facts(nb);
+  assert.ok(all.has(name), `no recorded fact "${name}" (found: ${[...all.keys()].join(", ")})`);
+  return all.get(name) as T;
+}
+
+before(async () => {
+  ensureSystemDeps({ jupyter: true, chromium: true });
+  installKernel({ kind: "prefix", prefix: jupyterHome });
+  rmSync(OUT, { recursive: true, force: true });
+  const start = performance.now();
+  const notebooks = notebookNames().map((n) => join(NOTEBOOK_DIR, `${n}.ipynb`));
+  for (const run of await executeNotebooks(notebooks, { outDir: OUT, env: jupyterEnv })) runs.set(run.name, run);
+  suiteSeconds = (performance.now() - start) / 1000;
+  console.log(`notebook suite: ${runs.size} notebooks executed and converted to HTML in ${suiteSeconds.toFixed(1)} s (${[...runs.values()].map((r) => `${r.name} ${r.seconds.toFixed(1)} s`).join(", ")})`);
+});
+
+after(() => rmSync(jupyterHome, { recursive: true, force: true }));
+
+describe("notebooks/", () => {
+  it("are committed without outputs and match their sources in notebooks/src/", () => {
+    assert.deepEqual(staleNotebooks(), [], "run `npm run notebooks:build`");
+    for (const name of notebookNames()) {
+      const nb = JSON.parse(readFileSync(join(NOTEBOOK_DIR, `${name}.ipynb`), "utf8")) as Notebook & { metadata: { kernelspec: { name: string } } };
+      assert.equal(nb.metadata.kernelspec.name, "gradlab");
+      for (const cell of nb.cells) if (cell.cell_type === "code") assert.deepEqual([cell.outputs, cell.execution_count], [[], null], `${name} has outputs`);
+    }
+    assert.deepEqual(notebookNames(), Object.keys(EXPECTED_FIGURES));
+  });
+
+  for (const name of Object.keys(EXPECTED_FIGURES)) {
+    it(`${name} runs top to bottom on the gradlab kernel without an error`, () => {
+      const run = runs.get(name);
+      assert.ok(run, `${name} was not run`);
+      assert.equal(run.error, null, run.error ?? "");
+      assert.equal(run.failure, null, run.failure ? describeFailure(name, run.failure) : "");
+      const streams = outputs(load(name)).filter((o) => o.output_type === "error" || (o.output_type === "stream" && o.name === "stderr"));
+      assert.deepEqual(streams, []);
+    });
+
+    it(`${name}: the first cell says which backend and device are in use, and each plot is present`, () => {
+      const nb = load(name);
+      const first = nb.cells.find((c) => c.cell_type === "code")!;
+      const backend = (first.outputs ?? []).map((o) => o.data?.[FACT_MIME] as Fact<{ name: string; device: string }> | undefined).find((f) => f?.name === "backend");
+      assert.ok(backend, "the first code cell records no backend fact");
+      assert.match(backend.value.name, /^(tensorflow|webgpu|wasm|cpu)$/);
+      assert.ok(backend.value.device.length > 0);
+      const figures = outputs(nb).filter((o) => o.data?.[PLOTLY_MIME]);
+      assert.deepEqual(figures.map((o) => (o.metadata?.gradlab as { figure?: string } | undefined)?.figure), EXPECTED_FIGURES[name]);
+      for (const o of figures) {
+        const html = joinText(o.data!["text/html"] as string | string[]);
+        assert.match(html, /class="gradlab-plot"/);
+        const spec = o.data![PLOTLY_MIME] as { data: unknown[]; layout: object };
+        assert.ok(Array.isArray(spec.data) && spec.data.length > 0, "a figure without traces");
+      }
+      const loaders = outputs(nb).filter((o) => (o.metadata?.gradlab as { plotly?: string } | undefined)?.plotly);
+      assert.equal(loaders.length, 1, "plotly.js must be embedded exactly once per notebook");
+      // plotly.js mentions its CDN in strings of its own (geo assets), so look for loads only.
+      const remoteScripts = outputs(nb).flatMap((o) => joinText(o.data?.["text/html"] as string | string[] | undefined).match(/<script[^>]+src=["']?https?:[^>]*>/g) ?? []);
+      assert.deepEqual(remoteScripts, [], "an output loads a script from the network");
+    });
+  }
+
+  it("derive: every step is verified, and the blog's sign of ∂L/∂Y is shown wrong", () => {
+    const nb = load("01_derive");
+    for (const step of ["forward", "jacobian_is_weight", "chain_rule"]) assert.ok(fact<{ maxError: number }>(nb, step).maxError < 1e-5, step);
+    const sign = fact<{ right: string; blog: string; rightError: number; blogError: number }>(nb, "loss_gradient_sign");
+    assert.equal(sign.right, "Y - Yt");
+    assert.ok(sign.rightError < 1e-6 && sign.blogError > 1e-2);
+    const forms = fact<Record<string, { formula: string; maxError: number; linearFMaxError: number }>>(nb, "matrix_forms");
+    assert.deepEqual(Object.keys(forms).sort(), ["dB", "dW", "dX"]);
+    for (const [k, v] of Object.entries(forms)) assert.ok(v.maxError < 1e-5 && v.linearFMaxError < 1e-5, k);
+  });
+
+  it("gradcheck: LinearF passes and every planted mistake is caught", () => {
+    const nb = load("02_gradcheck");
+    assert.equal(fact<{ passed: boolean }>(nb, "gradcheck_linear").passed, true);
+    const planted = fact<{ name: string; caught: boolean; says: string }[]>(nb, "planted_mistakes");
+    assert.deepEqual(planted.map((p) => p.name), PLANTED_MISTAKES.map((m) => m.name));
+    for (const p of planted) {
+      assert.equal(p.caught, true, `${p.name} not caught`);
+      assert.ok(p.says.length > 0);
+    }
+    assert.ok(fact<{ maxGap: number }>(nb, "jacobian_entries").maxGap < 1e-3);
+  });
+
+  it("train: the final weights are near 2, 3, 4 and the loss curve follows PyTorch's", () => {
+    const nb = load("03_train");
+    const torch = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "seed_reference.json"), "utf8")) as { final: { weight: number[][]; bias: number[] }; losses: number[] };
+    const w = fact<{ w1: number; w2: number; b: number; steps: number }>(nb, "final_weights");
+    assert.equal(w.steps, 300);
+    for (const [got, want] of [[w.w1, 2], [w.w2, 3], [w.b, 4]] as const) assert.ok(Math.abs(got - want) < 0.05, `${got} is not near ${want}`);
+    for (const [got, want] of [[w.w1, torch.final.weight[0]![0]!], [w.w2, torch.final.weight[0]![1]!], [w.b, torch.final.bias[0]!]] as const) assert.ok(Math.abs(got - want) < 1e-3, `${got} differs from PyTorch's ${want}`);
+    const loss = fact<{ steps: number; maxRelativeGap: number; first: number }>(nb, "loss_vs_pytorch");
+    assert.equal(loss.steps, torch.losses.length);
+    assert.ok(loss.maxRelativeGap < 1e-2);
+    assert.ok(Math.abs(loss.first - torch.losses[0]!) < 1e-3);
+    assert.ok(Math.abs(fact<{ y: number }>(nb, "prediction").y - 16) < 0.1);
+  });
+
+  it("every plot draws in headless Chromium with the network cut off; screenshots are written", async () => {
+    const browser = await launchChromium();
+    try {
+      for (const [name, figures] of Object.entries(EXPECTED_FIGURES)) {
+        const html = runs.get(name)?.html;
+        assert.ok(html, `${name} has no HTML`);
+        const check = await checkPage(browser, html, { screenshot: join(SCREENSHOTS, `${name}.png`) });
+        assert.deepEqual(pageProblems(check, figures), [], `${name}.html`);
+        assert.deepEqual(check.plots.map((p) => p.figure), figures);
+        assert.ok(statSync(check.screenshot!).size > 10_000, "an empty screenshot");
+        console.log(`${name}: ${check.plots.length} plots drawn in ${(check.ms / 1000).toFixed(1)} s; screenshot ${check.screenshot}${check.blockedRequests.length ? `; blocked ${check.blockedRequests.length} requests to the network` : ""}`);
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe("the gradlab kernel", () => {
+  it("a notebook that fails mid-way is written with its outputs, and the report names the cell and the reason", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gradlab-failing-"));
+    try {
+      const source = [
+        "# fails mid-way",
+        "```ts\nconst kept = 41;\nconsole.log(`kept ${kept}`);\n```",
+        "```ts\nconst broken: number = JSON.parse(\"[1, 2\");\n```",
+        "```ts\nconsole.log(\"never reached\");\n```",
+      ].join("\n\n");
+      const path = join(dir, "fails_midway.ipynb");
+      writeFileSync(path, notebookFromMarkdown("fails_midway", source));
+      const run = await executeNotebook(path, { outDir: dir, env: jupyterEnv, html: false });
+      assert.equal(run.error, null, run.error ?? "");
+      assert.ok(run.failure, "the failure was not noticed");
+      assert.equal(run.failure.cell, 3);
+      assert.equal(run.failure.codeCell, 2);
+      assert.match(run.failure.reason, /SyntaxError/);
+      assert.match(describeFailure(run.name, run.failure), /^fails_midway: cell 3 \(code cell 2, `const broken: number = JSON\.parse\("\[1, 2"\);`\) failed:\n\s+.*SyntaxError/s);
+      const nb = JSON.parse(readFileSync(run.executed!, "utf8")) as Notebook;
+      assert.match(joinText(nb.cells[1]!.outputs![0]!.text), /kept 41/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("stays usable after a failing cell, keeps its state, and takes its backend from GRADLAB_BACKEND", () => {
+    // A Jupyter client session: the same kernel runs a good cell, a failing one, then another good one.
+    const driver = String.raw`
+import json, sys, time
+from jupyter_client.manager import start_new_kernel
+km, kc = start_new_kernel(kernel_name="gradlab", startup_timeout=60)
+def run(code):
+    out = []
+    def hook(msg):
+        if msg["msg_type"] == "stream": out.append([msg["content"]["name"], msg["content"]["text"]])
+    reply = kc.execute_interactive(code, timeout=120, output_hook=hook)
+    return {"status": reply["content"]["status"], "out": out}
+try:
+    results = [run('import { setupNotebook } from "./lib/notebook/mod";\nconst s = await setupNotebook();\nconsole.log("backend=" + s.backend.name);\nconst kept = 41;')]
+    results.append(run('throw new Error("planted failure");'))
+    time.sleep(0.5)  # tslab drops requests that arrive within 200 ms of a failure
+    results.append(run('console.log("still here: " + (kept + 1));'))
+    print(json.dumps(results))
+finally:
+    kc.stop_channels(); km.shutdown_kernel(now=True)
+`;
+    const r = spawnSync(jupyterPython(), ["-c", driver], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...jupyterEnv, GRADLAB_BACKEND: "cpu" }, timeout: 180_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const [setup, failing, after] = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { status: string; out: [string, string][] }[];
+    assert.equal(setup!.status, "ok", JSON.stringify(setup));
+    assert.match(setup!.out.map((o) => o[1]).join(""), /backend=cpu/);
+    assert.equal(failing!.status, "error");
+    assert.match(failing!.out.filter((o) => o[0] === "stderr").map((o) => o[1]).join(""), /planted failure/);
+    assert.equal(after!.status, "ok");
+    assert.match(after!.out.map((o) => o[1]).join(""), /still here: 42/);
+  });
+
+  it("the installer is idempotent, writes an absolute launcher path, and uninstalls", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "gradlab-kernel-user-"));
+    const install = (...args: string[]) =>
+      spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "kernel", "install.ts"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, JUPYTER_DATA_DIR: dataDir, GRADLAB_NO_APT: "1" } });
+    try {
+      const first = install("--user");
+      assert.equal(first.status, 0, first.stderr);
+      assert.match(first.stdout, /installed .*kernels\/gradlab/);
+      const file = join(dataDir, "kernels", "gradlab", "kernel.json");
+      const spec = JSON.parse(readFileSync(file, "utf8")) as { argv: string[]; display_name: string };
+      assert.deepEqual(spec.argv, [process.execPath, LAUNCHER, "--config-path", "{connection_file}"]);
+      assert.equal(spec.display_name, "TypeScript (gradlab)");
+      const before = [readFileSync(file, "utf8"), statSync(file).mtimeMs];
+      const second = install("--user");
+      assert.equal(second.status, 0, second.stderr);
+      assert.match(second.stdout, /already up to date/);
+      assert.deepEqual([readFileSync(file, "utf8"), statSync(file).mtimeMs], before, "the second run changed the kernelspec");
+      assert.deepEqual(readdirSync(join(dataDir, "kernels")), ["gradlab"]);
+      assert.match(install("--user", "--uninstall").stdout, /removed the gradlab kernel/);
+      assert.match(install("--user", "--uninstall").stdout, /nothing to remove/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("a missing Jupyter is a clear message with the command that installs it", () => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "kernel", "install.ts"), "--prefix", join(jupyterHome, "unused")], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, GRADLAB_JUPYTER_PYTHON: "/nonexistent/python3", GRADLAB_NO_APT: "1" },
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /Jupyter \(Python modules .* not importable by \/nonexistent\/python3\) missing/);
+    assert.match(r.stderr, /apt-get update && apt-get install -y --no-install-recommends jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client/);
+  });
+});

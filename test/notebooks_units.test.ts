@@ -1,0 +1,117 @@
+/**
+ * The notebook machinery without Jupyter: the Markdown → .ipynb builder, the failure reader, the
+ * backend variable, number formatting, output outside a kernel, figure builders' contracts and
+ * the kernelspec. Fast; the end-to-end runs are in notebooks.test.ts and browser.test.ts.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { notebookFromMarkdown } from "../kernel/build_notebooks";
+import { LAUNCHER, kernelSpec } from "../kernel/install";
+import { describeFailure, firstFailure, type Notebook } from "../kernel/run_notebooks";
+import { aptCommand, SYSTEM_PACKAGES } from "../kernel/system_deps";
+import { display, formatNumber, texNumber } from "../lib/notebook/display";
+import { FACT_MIME, check, fact } from "../lib/notebook/facts";
+import { backendFromEnv } from "../lib/notebook/setup";
+import { figureTitle, makeFigure } from "../lib/plot/figure";
+import { scriptJson } from "../lib/plot/html";
+import { jacobianScatter, trajectories, fittedPlane, lossCurve } from "../lib/plot/mod";
+import { plotlyBundle } from "../lib/plot/plotly_bundle";
+
+describe("notebook sources", () => {
+  it("a ```ts block is a code cell, the text between is Markdown, +++ splits it, nothing has outputs", () => {
+    const nb = JSON.parse(notebookFromMarkdown("demo", "# Title\n\nintro\n\n+++\n\nmore\n\n```ts\nconst a = 1;\n```\n\nafter\n```ts\nconsole.log(a);\n```\n")) as {
+      cells: { id: string; cell_type: string; source: string[]; outputs?: unknown[]; execution_count?: null }[];
+      metadata: { kernelspec: { name: string; display_name: string } };
+    };
+    assert.deepEqual(
+      nb.cells.map((c) => [c.cell_type, c.source.join("")]),
+      [
+        ["markdown", "# Title\n\nintro"],
+        ["markdown", "more"],
+        ["code", "const a = 1;"],
+        ["markdown", "after"],
+        ["code", "console.log(a);"],
+      ],
+    );
+    assert.deepEqual(nb.cells.map((c) => c.id), ["demo-1", "demo-2", "demo-3", "demo-4", "demo-5"]);
+    for (const c of nb.cells.filter((c) => c.cell_type === "code")) assert.deepEqual([c.outputs, c.execution_count], [[], null]);
+    assert.deepEqual(nb.metadata.kernelspec, { display_name: "TypeScript (gradlab)", language: "typescript", name: "gradlab" });
+  });
+});
+
+describe("reading an executed notebook", () => {
+  const cell = (source: string, outputs: object[]) => ({ cell_type: "code", source, outputs, execution_count: null });
+  const md = { cell_type: "markdown", source: "text" };
+
+  it("finds the first cell with stderr or an error output, by position and first line", () => {
+    const nb = {
+      metadata: {},
+      cells: [md, cell("const a = 1;", [{ output_type: "stream", name: "stdout", text: "fine" }]), md, cell("\nboom();\nmore()", [{ output_type: "stream", name: "stderr", text: ["ReferenceError: boom is not defined\n", "    at …"] }]), cell("later()", [{ output_type: "error", ename: "E", evalue: "v" }])],
+    } as Notebook;
+    const f = firstFailure(nb)!;
+    assert.deepEqual([f.cell, f.codeCell, f.firstLine], [4, 2, "boom();"]);
+    assert.match(describeFailure("x", f), /^x: cell 4 \(code cell 2, `boom\(\);`\) failed:\n {4}ReferenceError: boom is not defined/);
+    assert.equal(firstFailure({ metadata: {}, cells: [md, cell("ok()", [{ output_type: "display_data", data: { "text/plain": "x" } }])] } as Notebook), null);
+    assert.match(firstFailure({ metadata: {}, cells: [cell("x", [{ output_type: "error", ename: "TypeError", evalue: "nope" }])] } as Notebook)!.reason, /^TypeError: nope$/);
+  });
+});
+
+describe("notebook helpers", () => {
+  it("GRADLAB_BACKEND picks the backend; unset means auto; a wrong one names the choices", () => {
+    assert.equal(backendFromEnv({}), "auto");
+    assert.equal(backendFromEnv({ GRADLAB_BACKEND: " cpu " }), "cpu");
+    assert.throws(() => backendFromEnv({ GRADLAB_BACKEND: "gpu" }), /GRADLAB_BACKEND="gpu" is not a backend; use one of auto, tensorflow, webgpu, wasm, cpu/);
+  });
+
+  it("formats numbers for tables and for LaTeX", () => {
+    assert.deepEqual([0, 1.23456, 2.5e-7, -3e6, Number.NaN].map(formatNumber), ["0", "1.235", "2.50e-7", "-3.00e+6", "NaN"]);
+    assert.deepEqual([0, 0.5, 1.2e-7, 3.4e8].map(texNumber), ["0", "0.5", "1.2 \\times 10^{-7}", "3.4 \\times 10^{8}"]);
+  });
+
+  it("outside a kernel, outputs print their text and facts their sentence; a failed check throws its claim", (t) => {
+    const lines: string[] = [];
+    t.mock.method(console, "log", (line: string) => lines.push(line));
+    assert.equal(display({ "text/plain": "hello", "text/html": "<b>hello</b>" }), false);
+    fact("answer", 42, "The answer is 42.");
+    assert.deepEqual(lines, ["hello", "The answer is 42."]);
+    assert.equal(FACT_MIME, "application/vnd.gradlab.fact+json");
+    assert.throws(() => check(false, "weights near 2, 3, 4"), /^NotebookCheckError: check failed: weights near 2, 3, 4$/);
+  });
+});
+
+describe("figures", () => {
+  it("builders check their inputs and name their figures", () => {
+    assert.throws(() => makeFigure("Bad Name", [], {}), /lower-case words/);
+    assert.throws(() => jacobianScatter("j", "t", [{ label: "x", numerical: [1, 2], analytic: [1] }]), /series "x" has 2 numerical and 1 analytic entries/);
+    assert.throws(() => trajectories("t", [[1, 2]], { names: ["w1"] }), /1 names for 2 parameters/);
+    assert.throws(() => fittedPlane("p", { x: [[0, 0]], y: [0] }, { weight: [1], bias: 0 }), /needs 2 weights/);
+    const loss = lossCurve("loss", [1, 0, 0.1], { title: "<b>Loss</b>", reference: [1, 0.5, 0.1] });
+    assert.equal(figureTitle(loss), "Loss");
+    // A zero loss cannot sit on a log axis: it is a gap, not a silently dropped point.
+    assert.deepEqual((loss.data[1] as { y: unknown[] }).y, [1, null, 0.1]);
+    assert.equal((loss.layout.yaxis as { type: string }).type, "log");
+  });
+
+  it("JSON for a <script> cannot close the element or break the line", () => {
+    const text = scriptJson({ s: "</script><!-- \u2028\u2029" });
+    assert.doesNotMatch(text, /<\/script|\u2028|\u2029/i);
+    assert.deepEqual(JSON.parse(text), { s: "</script><!-- \u2028\u2029" });
+  });
+
+  it("plotly.js comes from node_modules/plotly.js-dist, minified once and cached, with no CDN", async () => {
+    const bundle = await plotlyBundle();
+    assert.match(bundle.version, /^3\./);
+    assert.match(bundle.path, /node_modules\/(plotly\.js-dist\/plotly\.js|\.cache\/gradlab\/plotly\.js-dist-3[\d.]+\.min\.js)$/);
+    assert.doesNotMatch(bundle.source, /<\/script/i);
+  });
+});
+
+describe("kernelspec", () => {
+  it("runs this checkout's launcher on this Node, by absolute paths", () => {
+    const spec = kernelSpec() as { argv: string[]; display_name: string; language: string };
+    assert.deepEqual(spec.argv, [process.execPath, LAUNCHER, "--config-path", "{connection_file}"]);
+    assert.ok(spec.argv.slice(0, 2).every((p) => p.startsWith("/")));
+    assert.equal(spec.display_name, "TypeScript (gradlab)");
+    assert.equal(aptCommand(SYSTEM_PACKAGES), "apt-get install -y --no-install-recommends jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client chromium");
+  });
+});
