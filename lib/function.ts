@@ -70,6 +70,12 @@ export interface FunctionDefinition<Inputs extends tf.Tensor[]> {
   backward(ctx: FunctionCtx, dy: tf.Tensor): Gradient | readonly Gradient[];
   /** How the op is written into an ONNX graph. */
   symbolic?(g: SymbolicGraph, ...inputs: SymbolicValue[]): SymbolicValue;
+  /**
+   * The op in standard ONNX ops (e.g. Gemm): the body of the model-local function that ONNX
+   * export attaches to the custom node, or the nodes written in its place. Without it the op
+   * can only be exported as an opaque custom node, which only a runtime with its kernel can run.
+   */
+  lower?(g: SymbolicGraph, ...inputs: SymbolicValue[]): SymbolicValue;
 }
 
 export interface CustomFunction<Inputs extends tf.Tensor[]> {
@@ -124,39 +130,49 @@ export function defineFunction<Inputs extends tf.Tensor[]>(definition: FunctionD
     return label === undefined ? `input ${i}` : `input ${i} (${label})`;
   };
 
+  // One tfjs customGrad op per definition, made here rather than per call: apply() runs once per
+  // layer per training step, and a fresh customGrad closure (plus its engine wrapper) each time
+  // is pure overhead. The per-call state (ctx, input shapes) lives inside the op's body.
+  const op = tf.customGrad((...args: unknown[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const xs = args as Inputs;
+    const ctx = new FunctionCtx(name);
+    const n = xs.length;
+    const shapes: number[][] = new Array(n);
+    const dtypes: tf.DataType[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      shapes[i] = xs[i]!.shape;
+      dtypes[i] = xs[i]!.dtype;
+    }
+    const value = callForward(definition, ctx, xs, inputName);
+    save(ctx.takePending());
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        ctx.enterBackward(saved);
+        try {
+          const raw = callBackward(definition, ctx, dy, shapes, inputName);
+          return checkGradients(name, raw, shapes, dtypes, inputName);
+        } catch (error) {
+          // tfjs frees saved tensors only after a successful backward pass.
+          tf.dispose(saved);
+          throw error;
+        }
+      },
+    };
+  }) as (...inputs: tf.Tensor[]) => tf.Tensor;
+
   const fn: CustomFunction<Inputs> = {
     name,
     definition,
     inputName,
     apply(...inputs: Inputs): tf.Tensor {
-      inputs.forEach((x, i) => {
+      for (let i = 0; i < inputs.length; i++) {
+        const x = inputs[i];
         if (!(x instanceof tf.Tensor)) {
           throw new TypeError(`${name}.apply: ${inputName(i)} is ${describe(x)}, expected a tf.Tensor`);
         }
-      });
-      const ctx = new FunctionCtx(name);
-      const shapes = inputs.map((x) => x.shape);
-      const dtypes = inputs.map((x) => x.dtype);
-      const op = tf.customGrad((...args: unknown[]) => {
-        const save = args.pop() as tf.GradSaveFunc;
-        const xs = args as Inputs;
-        const value = callForward(definition, ctx, xs, inputName);
-        save(ctx.takePending());
-        return {
-          value,
-          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-            ctx.enterBackward(saved);
-            try {
-              const raw = callBackward(definition, ctx, dy, shapes, inputName);
-              return checkGradients(name, raw, shapes, dtypes, inputName);
-            } catch (error) {
-              // tfjs frees saved tensors only after a successful backward pass.
-              tf.dispose(saved);
-              throw error;
-            }
-          },
-        };
-      });
+      }
       const output = op(...inputs);
       tracer?.(fn as unknown as CustomFunction<tf.Tensor[]>, inputs, output);
       return output;

@@ -1,6 +1,7 @@
 /**
  * gradlab's public surface: custom-gradient ops, the seed's layer, PyTorch-exact losses and
- * optimizers, a float32 gradcheck and backend selection. Everything else may change.
+ * optimizers, a float32 gradcheck, ONNX export and import, and backend selection. Everything else
+ * may change.
  */
 export * as tf from "@tensorflow/tfjs";
 
@@ -19,6 +20,14 @@ export { backward } from "./autograd/backward";
 export { gradcheck, type GradcheckOptions } from "./gradcheck/gradcheck";
 export { GradcheckError, formatGradcheckReport, type GradcheckReport, type InputReport } from "./gradcheck/report";
 export { FLOAT32_TOLERANCES, type Tolerances } from "./gradcheck/tolerance";
+
+export { exportOnnx } from "./onnx/export";
+export type { ExportOptions, CustomOpsMode, DynamicAxes } from "./onnx/export_options";
+export { importOnnx } from "./onnx/import";
+export { OnnxModel } from "./onnx/onnx_model";
+export { OnnxExportError, OnnxImportError } from "./onnx/errors";
+export { describeOnnx, formatOnnxDescription, type OnnxModelDescription } from "./onnx/describe";
+export type { SymbolicGraph, SymbolicValue } from "./onnx/symbolic";
 
 export { setBackend, backendInfo, BACKEND_CHOICES, type BackendChoice, type BackendInfo } from "./backend";
 export { Generator, manualSeed, defaultGenerator } from "./random";

@@ -5,14 +5,14 @@
  */
 import process from "node:process";
 import { BACKEND_CHOICES, setBackend, type BackendChoice } from "../backend";
-import { runSeedExperiment, SEED_HYPERPARAMETERS } from "../experiments/seed";
+import { runSeedExperiment, SEED_HYPERPARAMETERS, type SeedExperimentResult } from "../experiments/seed";
 import { samplesFromJson } from "../experiments/seed_data";
 import { writeFileAtomic } from "../io/atomic_write";
 import type { StateDict } from "../nn/state_dict";
-import { parseArgs, usage, UsageError, type OptionSpec } from "./args";
+import { parseArgs, usage, UsageError, type OptionSpec, type ParsedOptions } from "./args";
 import { checkWritableTarget, readJsonFile, writeOutput } from "./json_file";
 
-const OPTIONS = {
+export const TRAIN_OPTIONS = {
   steps: { kind: "integer", help: "training steps (default 300, or one pass over --data)" },
   lr: { kind: "number", help: `learning rate (default ${SEED_HYPERPARAMETERS.lr})` },
   momentum: { kind: "number", help: `SGD momentum (default ${SEED_HYPERPARAMETERS.momentum})` },
@@ -25,13 +25,31 @@ const OPTIONS = {
   json: { kind: "boolean", help: "end stdout with one line of JSON" },
   help: { kind: "boolean", help: "show this help" },
 } satisfies OptionSpec;
+export type TrainArgs = ParsedOptions<typeof TRAIN_OPTIONS>;
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, OPTIONS);
+  const args = parseArgs(argv, TRAIN_OPTIONS);
   if (args.help) {
-    console.log(usage("train", OPTIONS));
+    console.log(usage("train", TRAIN_OPTIONS));
     return 0;
   }
+  const result = await trainFromArgs(args);
+  if (args.out !== undefined) {
+    writeOutput(args.out, "--out", JSON.stringify(result.model.stateDict()) + "\n");
+    console.log(`state dict written to ${args.out}`);
+  }
+  if (args.json) {
+    console.log(JSON.stringify({ weight: result.weight, bias: result.bias, losses: result.losses, backend: result.backend }));
+  }
+  result.model.dispose();
+  return 0;
+}
+
+/**
+ * The train task up to the trained model (shared with the export task): check every input,
+ * select the backend, train, print the summary. `args.out` is only checked to be writable.
+ */
+export async function trainFromArgs(args: TrainArgs): Promise<SeedExperimentResult> {
   const backendChoice = (args.backend ?? "auto") as BackendChoice;
   if (!BACKEND_CHOICES.includes(backendChoice)) throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(", ")}, got ${JSON.stringify(args.backend)}`);
   // Read and check every input before any work, so a bad file costs nothing.
@@ -56,19 +74,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   console.log(`weight: ${JSON.stringify(result.weight)}`);
   console.log(`bias:   ${JSON.stringify(result.bias)}`);
   if (Number.isFinite(result.prediction)) console.log(`y at x = (3, 2): ${result.prediction}`);
-  if (args.out !== undefined) {
-    writeOutput(args.out, "--out", JSON.stringify(result.model.stateDict()) + "\n");
-    console.log(`state dict written to ${args.out}`);
-  }
-  if (args.json) {
-    console.log(JSON.stringify({ weight: result.weight, bias: result.bias, losses: result.losses, backend: result.backend }));
-  }
-  result.model.dispose();
-  return 0;
+  return result;
 }
 
 /** Failures that are the user's input or machine, not gradlab's bug: one line, no stack. */
-const EXPECTED_ERRORS = ["UsageError", "DataFileError", "StateDictError", "RangeError", "BackendUnavailableError"];
+export const EXPECTED_ERRORS = ["UsageError", "DataFileError", "StateDictError", "RangeError", "BackendUnavailableError"];
 
 /** Runs main, turning expected failures into one clear line on stderr and exit code 2. */
 export async function run(argv: readonly string[]): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * The seed's custom op: Y = X·Wᵀ + B with its hand-derived backward
- * (dX = dY·W, dW = dYᵀ·X, dB = Σ_batch dY) and its ONNX symbolic, MYLINEAR.
+ * (dX = dY·W, dW = dYᵀ·X, dB = Σ_batch dY), its ONNX symbolic, MYLINEAR, and its standard-ONNX
+ * form, one Gemm.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
@@ -19,5 +20,9 @@ export const LinearF = defineFunction<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D]>({
   },
   symbolic(g, x, weight, bias) {
     return g.op("MYLINEAR", x!, weight!, bias!);
+  },
+  // Gemm computes X·op(W) + B with op = transpose under transB, the same sum as forward's.
+  lower(g, x, weight, bias) {
+    return g.op("Gemm", x!, weight!, bias!, { transB_i: 1 });
   },
 });

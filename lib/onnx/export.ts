@@ -1,0 +1,116 @@
+/**
+ * exportOnnx: a gradlab model as an ONNX file, the way torch.onnx.export writes a traced module,
+ * except that a custom op need not leave the file unreadable. By default (customOps "function")
+ * the custom node is defined inside the model, as a model-local function in standard ops, so the
+ * ONNX checker passes and ONNX Runtime runs it; PyTorch's g.op("MYLINEAR", …) gives a model that
+ * both reject.
+ *
+ * The model is built completely in memory and encoded before the file is touched, and the file
+ * is written atomically, so a failure at any point leaves no partial .onnx and an existing file
+ * as it was.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { writeFileAtomic } from "../io/atomic_write";
+import type { Module } from "../nn/module";
+import { OnnxExportError } from "./errors";
+import { resolveExportOptions, type ExportOptions, type ResolvedExportOptions } from "./export_options";
+import { buildGraph } from "./export_graph";
+import { NameTable } from "./graph_builder";
+import { CUSTOM_DOMAIN, CUSTOM_DOMAIN_VERSION, DataType, IR_VERSION, onnx, PRODUCER_NAME, PRODUCER_VERSION, type OnnxTypes } from "./proto";
+import { tensorProto } from "./tensor_data";
+import { traceForward } from "./trace";
+
+/**
+ * Encodes `model` as ONNX and returns the bytes; with a path, also writes them there (atomically).
+ * Async because the weights are read from the device with data(): WebGPU has no synchronous read.
+ */
+export async function exportOnnx(model: Module, path?: string, options: ExportOptions = {}): Promise<Uint8Array> {
+  const bytes = onnx.ModelProto.encode(await buildModelProto(model, options)).finish();
+  const copy = new Uint8Array(bytes); // protobufjs may hand back a view into a pooled Buffer
+  if (path !== undefined) writeFileAtomic(path, copy);
+  return copy;
+}
+
+/** The ModelProto exportOnnx encodes (for callers who want to inspect it before writing). */
+export async function buildModelProto(model: Module, options: ExportOptions = {}): Promise<OnnxTypes.IModelProto> {
+  const { resolved, graph, inputs, output, parameters } = traceAndBuild(model, options);
+  const initializer = await Promise.all(
+    parameters.map(async ([name, p]) => tensorProto(name, (await p.value.data()) as Float32Array, p.shape, resolved.dtype)),
+  );
+  const usesCustomDomain = graph.nodes.some((n) => n.domain === CUSTOM_DOMAIN);
+  return onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    producerName: PRODUCER_NAME,
+    producerVersion: PRODUCER_VERSION,
+    docString: `${model.constructor.name} exported by gradlab (customOps "${resolved.customOps}")`,
+    opsetImport: [{ domain: "", version: resolved.opset }, ...(usesCustomDomain ? [{ domain: CUSTOM_DOMAIN, version: CUSTOM_DOMAIN_VERSION }] : [])],
+    graph: { name: model.constructor.name, node: graph.nodes, initializer, input: inputs, output: [output] },
+    functions: graph.functions,
+  });
+}
+
+/** Everything but the weights' values: trace, options, nodes and functions, input and output types. */
+function traceAndBuild(model: Module, options: ExportOptions) {
+  const { examples, owned } = exampleInputs(model, options.example);
+  try {
+    const trace = traceForward(model, examples);
+    const resolved = resolveExportOptions(options, examples.map((t) => t.rank), trace.outputShape.length);
+
+    const names = new NameTable();
+    const parameters = new Map<number, string>();
+    const named = model.namedParameters();
+    for (const [name, p] of named) {
+      if (!parameters.has(p.value.id)) parameters.set(p.value.id, name);
+      names.reserve(name);
+    }
+    for (const name of [...resolved.inputNames, resolved.outputName]) {
+      if (names.has(name)) throw new OnnxExportError(`exportOnnx: the input/output name "${name}" is also a parameter's name; choose another with inputNames/outputNames`);
+      names.reserve(name);
+    }
+    const inputs = new Map(examples.map((t, i) => [t.id, resolved.inputNames[i]!] as const));
+    const graph = buildGraph(trace, { inputs, parameters }, resolved.outputName, resolved.customOps, resolved.opset, names);
+    return {
+      resolved,
+      graph,
+      inputs: examples.map((t, i) => valueInfo(resolved.inputNames[i]!, t.shape, resolved)),
+      output: valueInfo(resolved.outputName, trace.outputShape, resolved),
+      // Each parameter the graph reads, once, under its first name.
+      parameters: named.filter(([name, p]) => graph.usedParameterIds.has(p.value.id) && parameters.get(p.value.id) === name),
+    };
+  } finally {
+    tf.dispose(owned);
+  }
+}
+
+/** The example to trace with: the caller's, or zeros [1, inFeatures] for a model that says its width. */
+function exampleInputs(model: Module, example: ExportOptions["example"]): { examples: tf.Tensor[]; owned: tf.Tensor[] } {
+  if (example !== undefined) {
+    const examples = example instanceof tf.Tensor ? [example] : Array.isArray(example) ? [...example] : [];
+    if (examples.length === 0 || examples.some((t) => !(t instanceof tf.Tensor))) {
+      throw new OnnxExportError("exportOnnx: options.example must be a tf.Tensor or a non-empty array of them (one per forward argument)");
+    }
+    // The trace knows tensors by id: one tensor given twice could not be told apart.
+    if (new Set(examples.map((t) => t.id)).size !== examples.length) throw new OnnxExportError("exportOnnx: options.example holds the same tensor twice; pass distinct tensors");
+    return { examples, owned: [] };
+  }
+  const inFeatures = (model as unknown as { inFeatures?: unknown }).inFeatures;
+  if (typeof inFeatures !== "number" || !Number.isInteger(inFeatures) || inFeatures < 1) {
+    throw new OnnxExportError(`exportOnnx: ${model.constructor.name} has no inFeatures to build an example input from; pass options.example (a tf.Tensor of the input's shape)`);
+  }
+  const zeros = tf.zeros([1, inFeatures]);
+  return { examples: [zeros], owned: [zeros] };
+}
+
+/** Type and full shape of a graph input or output; its dynamic axes get their names instead of sizes. */
+function valueInfo(name: string, shape: readonly number[], options: ResolvedExportOptions): OnnxTypes.IValueInfoProto {
+  const dynamic = options.dynamicAxes.get(name);
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: options.dtype === "float64" ? DataType.DOUBLE : DataType.FLOAT,
+        shape: { dim: shape.map((d, axis) => (dynamic?.has(axis) ? { dimParam: dynamic.get(axis)! } : { dimValue: d })) },
+      },
+    },
+  };
+}

@@ -1,0 +1,290 @@
+/**
+ * Property-based tests (fast-check) of importOnnx on bytes it should not trust: every truncation
+ * and random byte flips of real exports (gradlab's and PyTorch's), random bytes, and hostile
+ * models built field by field (absurd or negative dimensions, data that does not fit its shape,
+ * missing initializers, cycles, unknown and self-calling functions, wrong attributes). The one
+ * property: importOnnx either returns a model whose forward runs (or refuses with an
+ * OnnxImportError), or throws an OnnxImportError; never another error, a crash, a hang or a leak.
+ *
+ * Runs are bounded (numRuns) and so is time (interruptAfterTimeLimit, and each test's timeout);
+ * the seed is fixed so CI is reproducible; GRADLAB_FC_SEED picks another, GRADLAB_FC_RUNS more runs.
+ */
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import * as tf from "@tensorflow/tfjs";
+import fc from "fast-check";
+import { OnnxImportError } from "../lib/onnx/errors";
+import { exportOnnx } from "../lib/onnx/export";
+import { importOnnx } from "../lib/onnx/import";
+import { onnx, type OnnxTypes } from "../lib/onnx/proto";
+import { describeEachBackend } from "./support/backends";
+import { seedModel, TORCH_ONNX_BYTES, TwoLayer } from "./support/onnx_models";
+
+const SEED = Number(process.env.GRADLAB_FC_SEED ?? 20241126);
+const RUNS = Number(process.env.GRADLAB_FC_RUNS ?? 300);
+const TIME_LIMIT_MS = Number(process.env.GRADLAB_FC_RUNS) > 0 ? 1e9 : 15_000;
+const TEST_TIMEOUT_MS = 60_000;
+const params = (numRuns = RUNS) => ({ seed: SEED, numRuns, interruptAfterTimeLimit: TIME_LIMIT_MS });
+
+/** Largest input the property feeds a model that did import (a mutated size can be legal and huge). */
+const MAX_FED_ELEMENTS = 10_000;
+
+/** importOnnx, and if it succeeds a forward on inputs of the declared shape; "ok" or "refused". Anything else throws. */
+function tryBytes(bytes: Uint8Array): "ok" | "refused" {
+  const before = tf.memory().numTensors;
+  let outcome: "ok" | "refused" = "ok";
+  let model;
+  try {
+    model = importOnnx(bytes);
+  } catch (error) {
+    if (!(error instanceof OnnxImportError)) throw error;
+    outcome = "refused";
+  }
+  if (model) {
+    const shapes = model.inputs.map((i) => i.shape.map((d) => (typeof d === "number" ? d : 2)));
+    if (shapes.every((s) => s.reduce((n, d) => n * d, 1) <= MAX_FED_ELEMENTS)) {
+      const xs = shapes.map((s) => tf.ones(s));
+      try {
+        tf.dispose(model.forward(...xs));
+      } catch (error) {
+        if (!(error instanceof OnnxImportError)) throw error;
+        outcome = "refused";
+      } finally {
+        tf.dispose(xs);
+      }
+    }
+    model.dispose();
+  }
+  assert.equal(tf.memory().numTensors, before, "no tensors left behind");
+  return outcome;
+}
+
+async function validFiles(): Promise<[string, Uint8Array][]> {
+  const seed = seedModel();
+  const two = new TwoLayer();
+  const batch = { x: { 0: "batch" }, y: { 0: "batch" } };
+  const files: [string, Uint8Array][] = [
+    ["gradlab function", await exportOnnx(seed, undefined, { dynamicAxes: batch })],
+    ["gradlab standard", await exportOnnx(seed, undefined, { customOps: "standard", dtype: "float64" })],
+    ["gradlab two layers", await exportOnnx(two, undefined, { customOps: "function", dynamicAxes: batch })],
+    ["PyTorch seed", TORCH_ONNX_BYTES],
+  ];
+  seed.dispose();
+  two.dispose();
+  return files;
+}
+
+/** Made once, on whatever backend is current: they are bytes, the same on every backend. */
+const files = await validFiles();
+
+describeEachBackend("importOnnx on untrusted bytes", () => {
+  it("the untouched files import and run (the properties below start from working models)", async () => {
+    for (const [label, bytes] of files) assert.equal(tryBytes(bytes), "ok", label);
+  });
+
+  it("every truncation of real exports: refused or runs", { timeout: TEST_TIMEOUT_MS }, async () => {
+    // Exhaustive: the files are a few hundred bytes.
+    let refused = 0;
+    for (const [, bytes] of files) for (let n = 0; n < bytes.length; n++) if (tryBytes(bytes.subarray(0, n)) === "refused") refused++;
+    assert.ok(refused > 0);
+  });
+
+  it("random byte flips in real exports: refused or runs", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const flips = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 12 });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: files.length - 1 }), flips, (which, changes) => {
+        const bytes = Uint8Array.from(files[which]![1]);
+        for (const [at, value] of changes) bytes[at % bytes.length] = value;
+        tryBytes(bytes);
+      }),
+      params(),
+    );
+  });
+
+  it("random bytes: refused (or, by chance, a model that runs)", { timeout: TEST_TIMEOUT_MS }, async () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 4096 }), (bytes) => void tryBytes(bytes)), params());
+  });
+
+  it("hostile models built field by field: refused or runs", { timeout: TEST_TIMEOUT_MS }, async () => {
+    fc.assert(fc.property(hostileModel(), (model) => void tryBytes(new Uint8Array(onnx.ModelProto.encode(model).finish()))), params());
+  });
+
+  it("messages nested absurdly deep (graph → node → attribute → graph → …) are refused, not a stack overflow crash", async () => {
+    assert.equal(tryBytes(deeplyNested(200_000)), "refused");
+  });
+});
+
+// --- hostile models ------------------------------------------------------------------------
+
+const NAMES = ["x", "W", "b", "t0", "t1", "y", ""];
+const name = fc.constantFrom(...NAMES);
+/** Sizes from ordinary to absurd: negative, past int32, past 2⁵³. */
+const dim = fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constantFrom(-1, 2 ** 31, 2 ** 40, 2 ** 62));
+const dims = fc.array(dim, { maxLength: 4 });
+
+const tensor: fc.Arbitrary<OnnxTypes.ITensorProto> = fc
+  .record({
+    name,
+    dims,
+    dataType: fc.constantFrom(0, 1, 7, 11),
+    values: fc.array(fc.float({ noDefaultInfinity: false }), { maxLength: 10 }),
+    raw: fc.option(fc.uint8Array({ maxLength: 40 }), { nil: undefined }),
+    dataLocation: fc.constantFrom(0, 0, 0, 1),
+  })
+  .map(({ values, raw, dataType, ...t }) => ({
+    ...t,
+    dataType,
+    ...(raw !== undefined ? { rawData: raw } : dataType === 11 ? { doubleData: values } : { floatData: values }),
+  }));
+
+const valueInfo: fc.Arbitrary<OnnxTypes.IValueInfoProto> = fc.record({
+  name,
+  elemType: fc.constantFrom(0, 1, 7, 11),
+  shape: fc.option(fc.array(fc.oneof(dim, fc.constantFrom("N", "batch")), { maxLength: 4 }), { nil: undefined }),
+}).map(({ name, elemType, shape }) => ({
+  name,
+  type: { tensorType: { elemType, ...(shape && { shape: { dim: shape.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } }) } },
+}));
+
+const attribute: fc.Arbitrary<OnnxTypes.IAttributeProto> = fc.oneof(
+  fc.record({ name: fc.constantFrom("transA", "transB", "broadcast"), type: fc.constant(2), i: fc.integer({ min: -1, max: 2 }) }),
+  fc.record({ name: fc.constantFrom("alpha", "beta", "transB"), type: fc.constant(1), f: fc.float() }),
+  fc.record({ name: fc.constant("transB"), type: fc.constant(2), refAttrName: fc.constant("t") }),
+);
+
+const nodeProto: fc.Arbitrary<OnnxTypes.INodeProto> = fc.record({
+  name: fc.constantFrom("", "n0", "n1", "n1"),
+  opType: fc.constantFrom("Gemm", "MatMul", "Add", "Identity", "Relu", "MYLINEAR", "F", "Softmax", ""),
+  domain: fc.constantFrom("", "", "gradlab", "loop", "ai.onnx"),
+  input: fc.array(name, { maxLength: 4 }),
+  output: fc.array(name, { maxLength: 2 }),
+  attribute: fc.array(attribute, { maxLength: 3 }),
+});
+
+const functionProto: fc.Arbitrary<OnnxTypes.IFunctionProto> = fc.record({
+  domain: fc.constantFrom("gradlab", "loop", ""),
+  name: fc.constantFrom("F", "MYLINEAR", "Gemm"),
+  input: fc.array(name, { maxLength: 3 }),
+  output: fc.array(name, { maxLength: 2 }),
+  node: fc.array(nodeProto, { maxLength: 3 }),
+});
+
+/** Either fields corrupted anywhere, or well-formed parts wired at random (what reaches the graph checks and the ops). */
+function hostileModel(): fc.Arbitrary<OnnxTypes.IModelProto> {
+  return fc.oneof(corruptFields(), randomWiring());
+}
+
+function corruptFields(): fc.Arbitrary<OnnxTypes.IModelProto> {
+  return fc
+    .record({
+      irVersion: fc.constantFrom(0, 3, 8, 8, 8, 99),
+      opsets: fc.array(fc.record({ domain: fc.constantFrom("", "gradlab", "loop"), version: fc.integer({ min: 0, max: 25 }) }), { maxLength: 3 }),
+      initializer: fc.array(tensor, { maxLength: 3 }),
+      input: fc.array(valueInfo, { maxLength: 3 }),
+      output: fc.array(valueInfo, { maxLength: 2 }),
+      node: fc.array(nodeProto, { maxLength: 5 }),
+      functions: fc.array(functionProto, { maxLength: 2 }),
+    })
+    .map(({ irVersion, opsets, functions, ...graph }) => ({ irVersion, opsetImport: opsets, functions, graph: { name: "hostile", ...graph } }));
+}
+
+const INITIALIZERS: OnnxTypes.ITensorProto[] = [
+  { name: "W", dims: [2, 2], dataType: 1, floatData: [1, -2, 3, 0.5] },
+  { name: "b", dims: [2], dataType: 1, floatData: [0.25, -1] },
+];
+
+/**
+ * Valid tensors and types, nodes and functions wired at random: node i writes t<i> (the last, y)
+ * and reads any value, earlier or later (cycles), or one that does not exist; functions may call
+ * themselves or each other.
+ */
+function randomWiring(): fc.Arbitrary<OnnxTypes.IModelProto> {
+  const op = fc.oneof(
+    { weight: 8, arbitrary: fc.constantFrom("Gemm", "MatMul", "Add", "Identity", "Relu", "MYLINEAR") },
+    { weight: 1, arbitrary: fc.constantFrom("F", "Softmax") },
+  );
+  const domain = fc.oneof({ weight: 6, arbitrary: fc.constant("") }, { weight: 1, arbitrary: fc.constantFrom("gradlab", "loop") });
+  const gemmAttributes = fc.subarray([
+    { name: "transB", type: 2, i: 1 },
+    { name: "transA", type: 2, i: 1 },
+    { name: "alpha", type: 1, f: 0.5 },
+  ]);
+  // An input of node i: mostly a source or an earlier node's value, sometimes a later one (a
+  // cycle) or one that does not exist.
+  const pick = (sources: string[], made: (j: number) => string) => (code: number, i: number, n: number) => {
+    const k = code % 20;
+    if (k < 11 || (k < 17 && i === 0)) return sources[code % sources.length]!;
+    if (k < 17) return made(code % i);
+    if (k < 19) return made(code % n);
+    return "missing";
+  };
+  // Mostly as many inputs as the op takes, sometimes any number from 1 to 4.
+  const ARITY: Record<string, number> = { Gemm: 3, MatMul: 2, Add: 2, Identity: 1, Relu: 1, MYLINEAR: 3, F: 3, Softmax: 1 };
+  const node = fc.record({ opType: op, domain, codes: fc.array(fc.nat(), { minLength: 4, maxLength: 4 }), anyArity: fc.integer({ min: 0, max: 9 }), attribute: gemmAttributes });
+  const wired = (sources: string[], made: (j: number, n: number) => string, count: { minLength: number; maxLength: number }) =>
+    fc.array(node, count).map((nodes) =>
+      nodes.map(({ codes, anyArity, ...n }, i) => ({
+        ...n,
+        name: `n${i}`,
+        input: codes.slice(0, anyArity === 0 ? 1 + (codes[0]! % 4) : ARITY[n.opType]).map((code) => pick(sources, (j) => made(j, nodes.length))(code, i, nodes.length)),
+        output: [made(i, nodes.length)],
+        attribute: n.opType === "Gemm" ? n.attribute : [],
+      })),
+    );
+  const fn: fc.Arbitrary<OnnxTypes.IFunctionProto> = fc.record({
+    domain: fc.constantFrom("gradlab", "loop"),
+    name: fc.constantFrom("F", "MYLINEAR"),
+    input: fc.constant<string[]>(["a", "c", "d"]),
+    output: fc.constant<string[]>(["o"]),
+    node: wired(["a", "c", "d"], (i, n) => (i === n - 1 ? "o" : `z${i}`), { minLength: 1, maxLength: 3 }),
+  });
+  return fc
+    .record({
+      node: wired(["x", "W", "b"], (i, n) => (i === n - 1 ? "y" : `t${i}`), { minLength: 1, maxLength: 5 }),
+      functions: fc.uniqueArray(fn, { maxLength: 2, selector: (f) => `${f.domain}.${f.name}` }),
+      initializer: fc.oneof(
+        { weight: 5, arbitrary: fc.constant(INITIALIZERS) },
+        { weight: 1, arbitrary: fc.subarray(INITIALIZERS) },
+      ),
+      xShape: fc.constantFrom<(number | string)[]>(["N", 2], [3, 2], [2], ["N", 2, 2]),
+    })
+    .map(({ node, functions, initializer, xShape }): OnnxTypes.IModelProto => ({
+      irVersion: 8,
+      opsetImport: [{ domain: "", version: 13 }, { domain: "gradlab", version: 1 }, { domain: "loop", version: 1 }],
+      functions,
+      graph: {
+        name: "wired",
+        node,
+        initializer,
+        input: [{ name: "x", type: { tensorType: { elemType: 1, shape: { dim: xShape.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } } }],
+        output: [{ name: "y", type: { tensorType: { elemType: 1 } } }],
+      },
+    }));
+}
+
+/**
+ * A graph whose node has an attribute holding a graph whose node has …, `levels` deep: each level
+ * is three length-delimited headers (GraphProto.node = 1, NodeProto.attribute = 5,
+ * AttributeProto.g = 6) inside ModelProto.graph = 7, written from the outside in.
+ */
+function deeplyNested(levels: number): Uint8Array {
+  const fields = [7, ...Array.from({ length: levels }, () => [1, 5, 6]).flat()];
+  const headers: number[][] = [];
+  let length = 0;
+  for (let i = fields.length - 1; i >= 0; i--) {
+    const header = [(fields[i]! << 3) | 2, ...varint(length)];
+    headers.push(header);
+    length += header.length;
+  }
+  return Uint8Array.from(headers.reverse().flat());
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
