@@ -77,7 +77,7 @@ export function chromiumPresent(path = process.env.GRADLAB_CHROMIUM || "/usr/bin
 }
 
 /** Installing is allowed as root unless GRADLAB_NO_APT is set (then only the advice is given). */
-function mayInstall(): boolean {
+export function mayInstall(): boolean {
   return isRoot() && !process.env.GRADLAB_NO_APT;
 }
 
@@ -85,7 +85,7 @@ function mayInstall(): boolean {
  * apt-get update, then install. Test files run in parallel and may each find something missing:
  * one lock file serialises gradlab's apt runs, and apt waits for dpkg's own lock as well.
  */
-function aptInstall(packages: readonly string[], log: (line: string) => void): void {
+export function aptInstall(packages: readonly string[], log: (line: string) => void): void {
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   const wait = "-o DPkg::Lock::Timeout=600";
   const script = `apt-get ${wait} update -qq && apt-get ${wait} install -y --no-install-recommends ${packages.join(" ")}`;

@@ -7,6 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
+import { aptInstall, mayInstall } from "../../kernel/system_deps";
 import { Linear } from "../../lib/nn/linear";
 import { Module } from "../../lib/nn/module";
 import { onnx, type OnnxTypes } from "../../lib/onnx/proto";
@@ -97,9 +98,15 @@ const PYTHON = process.env.GRADLAB_ONNX_PYTHON ?? "/usr/bin/python3";
 
 /** Why the checker cannot run here, or null when it can. */
 export const ONNX_CHECKER_MISSING: string | null = (() => {
-  const probe = spawnSync(PYTHON, ["-c", "import onnx, sys; sys.stdout.write(onnx.__version__)"], { encoding: "utf8", timeout: 60_000 });
-  if (probe.error) return `${PYTHON} cannot be run (${probe.error.message}); the ONNX checker needs Debian's python3 with python3-onnx`;
-  if (probe.status !== 0) return `python3-onnx is not installed for ${PYTHON} (apt-get install python3-onnx): ${probe.stderr.trim().split("\n").pop()}`;
+  const probe = () => spawnSync(PYTHON, ["-c", "import onnx, sys; sys.stdout.write(onnx.__version__)"], { encoding: "utf8", timeout: 60_000 });
+  let run = probe();
+  // The test command installs what it needs: as root, Debian's python3-onnx comes with apt.
+  if (run.status !== 0 && !run.error && mayInstall()) {
+    aptInstall(["python3-onnx"], (line) => console.log(line));
+    run = probe();
+  }
+  if (run.error) return `${PYTHON} cannot be run (${run.error.message}); the ONNX checker needs Debian's python3 with python3-onnx`;
+  if (run.status !== 0) return `python3-onnx is not installed for ${PYTHON} (apt-get install python3-onnx): ${run.stderr.trim().split("\n").pop()}`;
   return null;
 })();
 
