@@ -19,15 +19,35 @@ export function backward(loss: () => tf.Tensor, parameters: readonly Parameter[]
     }
     return value as tf.Scalar;
   };
-  const { value, grads } = tf.variableGrads(scalarLoss, parameters.map((p) => p.value));
+  // tf.variableGrads, minus its per-call bookkeeping (checking the list, naming the gradients):
+  // the engine's gradients() over the trainable parameters, as variableGrads computes them.
+  const trainable: Parameter[] = [];
+  const variables: tf.Variable[] = [];
+  for (const p of parameters) {
+    if (p.value.trainable) {
+      trainable.push(p);
+      variables.push(p.value);
+    }
+  }
+  if (variables.length === 0) {
+    throw new Error(`variableGrads() expects at least one of the input variables to be trainable, but none of the ${parameters.length} variables is trainable.`);
+  }
+  const { value, grads } = tf.engine().gradients(scalarLoss, variables, undefined, true);
+  if (grads.every((g) => g == null)) {
+    value.dispose();
+    throw new Error(
+      "Cannot find a connection between any variable and the result of the loss function y=f(x). " +
+        "Please make sure the operations that use variables are inside the function f passed to minimize().",
+    );
+  }
   if (shapeError !== null) {
     value.dispose();
-    Object.values(grads).forEach((g) => g.dispose());
+    grads.forEach((g) => g?.dispose());
     throw new RangeError(shapeError);
   }
-  for (const p of parameters) {
-    const g = grads[p.value.name];
-    if (g !== undefined) p.accumulateGrad(g);
+  for (let i = 0; i < trainable.length; i++) {
+    const g = grads[i];
+    if (g != null) trainable[i]!.accumulateGrad(g);
   }
   return value;
 }

@@ -1,24 +1,88 @@
 /**
  * Mean squared error with torch.nn.MSELoss's semantics: reductions "mean" | "sum" | "none";
  * shapes that differ broadcast as in PyTorch, with PyTorch's warning, shown once.
+ *
+ * The loss is one differentiable op (tf.customGrad) with its gradient written out, rather than
+ * squaredDifference + mean on the tape: fewer tape nodes, kernels and saved copies per call
+ * (it runs once per training step), and gradients that are reduced to each operand's own shape
+ * when the two broadcast (tfjs's SquaredDifference gradient is not, and fails there).
+ * Values and gradients are the same float32 numbers the composed ops give.
  */
 import * as tf from "@tensorflow/tfjs";
-import { broadcastShapes } from "../shape";
+import { broadcastShapes, shapesEqual } from "../shape";
 import { warnOnce } from "../warnings";
 
 export type Reduction = "mean" | "sum" | "none";
 const REDUCTIONS: readonly Reduction[] = ["mean", "sum", "none"];
 
 export function mseLoss(input: tf.Tensor, target: tf.Tensor, reduction: Reduction = "mean"): tf.Tensor {
-  if (!REDUCTIONS.includes(reduction)) {
+  if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
     throw new RangeError(`mseLoss: reduction must be one of ${REDUCTIONS.map((r) => `"${r}"`).join(", ")}, got ${JSON.stringify(reduction)}`);
   }
   checkBroadcast(input.shape, target.shape);
-  return tf.tidy(() => {
-    const squared = tf.squaredDifference(input, target);
-    if (reduction === "none") return squared;
-    return reduction === "sum" ? tf.sum(squared) : tf.mean(squared);
+  return MSE_OPS[reduction](input, target);
+}
+
+type MseOp = (input: tf.Tensor, target: tf.Tensor) => tf.Tensor;
+
+/** Reduce over every axis, as tf.sum(x) / tf.mean(x) ask their kernels to. */
+const ALL_AXES = { axis: null, keepDims: false } as unknown as tf.NamedAttrMap;
+
+/** One customGrad op per reduction, made once. */
+const MSE_OPS: Record<Reduction, MseOp> = {
+  mean: makeMseOp("mean"),
+  sum: makeMseOp("sum"),
+  none: makeMseOp("none"),
+};
+
+function makeMseOp(reduction: Reduction): MseOp {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, target, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    let squared: tf.Tensor, diff: tf.Tensor;
+    if (input.dtype === target.dtype) {
+      // Same dtype: the kernels directly (they broadcast; the shapes were checked above).
+      const engine = tf.engine();
+      squared = engine.runKernel(tf.SquaredDifference, { a: input, b: target }) as tf.Tensor;
+      diff = engine.runKernel(tf.Sub, { a: input, b: target }) as tf.Tensor;
+    } else {
+      squared = tf.squaredDifference(input, target); // the op wrappers reconcile the dtypes
+      diff = tf.sub(input, target);
+    }
+    const value =
+      reduction === "none"
+        ? squared
+        : (tf.engine().runKernel(reduction === "sum" ? tf.Sum : tf.Mean, { x: squared }, ALL_AXES) as tf.Tensor);
+    // Backward needs only input − target: one saved copy instead of two.
+    save([diff]);
+    const count = squared.size;
+    const inputShape = input.shape;
+    const targetShape = target.shape;
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        // d/d(input) = 2·(input − target)·dy, divided by the element count for "mean";
+        // d/d(target) is its negation. dy/(n/2) equals 2·(dy/n) exactly (a power-of-two scale),
+        // so these are the same float32 numbers the chain mean → squaredDifference gives.
+        // Kernels run through the engine directly: float32 tensors of known shapes, for which
+        // the op wrappers' conversions and per-call scopes would only add time.
+        const engine = tf.engine();
+        const factor = tf.scalar(reduction === "mean" ? count / 2 : 2);
+        const scale = engine.runKernel(reduction === "mean" ? tf.RealDiv : tf.Multiply, { a: dy, b: factor }) as tf.Tensor;
+        const g = engine.runKernel(tf.Multiply, { a: saved[0]!, b: scale }) as tf.Tensor;
+        const gTarget = engine.runKernel(tf.Neg, { x: reduceTo(g, targetShape) }) as tf.Tensor;
+        return [reduceTo(g, inputShape), gTarget];
+      },
+    };
   });
+  return op as unknown as MseOp;
+}
+
+/** Sums a broadcast gradient back to an operand's shape (a reshape when only size-1 axes go). */
+function reduceTo(g: tf.Tensor, shape: number[]): tf.Tensor {
+  if (shapesEqual(g.shape, shape)) return g;
+  const axes = tf.backend_util.getReductionAxes(shape, g.shape);
+  const summed = axes.some((axis) => g.shape[axis] !== 1) ? tf.sum(g, axes) : g;
+  return tf.engine().runKernel(tf.Reshape, { x: summed }, { shape }) as tf.Tensor;
 }
 
 export class MSELoss {
@@ -33,20 +97,34 @@ export class MSELoss {
   }
 }
 
+/**
+ * The last mismatched pair that broadcasts, with its warning text: a training loop passes the
+ * same pair every step, and building the message each time would cost more than the check.
+ */
+let lastBroadcast: { input: number[]; target: number[]; message: string } | null = null;
+
 function checkBroadcast(input: number[], target: number[]): void {
-  if (input.length === target.length && input.every((d, i) => d === target[i])) return;
-  warnOnce(
+  if (shapesEqual(input, target)) return;
+  const last = lastBroadcast;
+  if (last !== null && shapesEqual(last.input, input) && shapesEqual(last.target, target)) {
+    warnOnce(last.message); // shown once per message; again after resetWarnings(), as before
+    return;
+  }
+  const message =
     `Using a target size (${torchSize(target)}) that is different to the input size (${torchSize(input)}). ` +
-      "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
-  );
-  if (broadcastShapes(input, target) !== null) return;
+    "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.";
+  warnOnce(message);
+  if (broadcastShapes(input, target) !== null) {
+    lastBroadcast = { input: [...input], target: [...target], message };
+    return;
+  }
   // PyTorch's own wording, which names the first axis (from the right) that disagrees.
   const rank = Math.max(input.length, target.length);
   for (let i = rank - 1; i >= 0; i--) {
     const a = input[input.length - rank + i] ?? 1;
     const b = target[target.length - rank + i] ?? 1;
     if (a !== b && a !== 1 && b !== 1) {
-      throw new RangeError(`MSELoss: the size of tensor a (${a}) must match the size of tensor b (${b}) at non-singleton dimension ${i} (input ${torchSize(input)}, target ${torchSize(target)})`);
+      throw new RangeError(`MSELoss: The size of tensor a (${a}) must match the size of tensor b (${b}) at non-singleton dimension ${i} (input ${torchSize(input)}, target ${torchSize(target)})`);
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Parameter } from "../nn/parameter";
+import { shapesEqual } from "../shape";
 
 export interface SGDOptions {
   lr: number;
@@ -48,27 +49,50 @@ export class SGD {
     for (const p of this.#params) p.clearGrad();
   }
 
-  /** Updates every parameter that has a gradient. */
+  /**
+   * Updates every parameter that has a gradient, in PyTorch's order of float operations:
+   *   d = g + wd·p;  buf = m·buf + (1 − dampening)·d (buf = d on the first step);
+   *   d = nesterov ? d + m·buf : buf;  p = p − lr·d   (g negated first when maximizing).
+   * Kernels run through the engine directly (no op-wrapper scope per call), and the common case
+   * (momentum without dampening or Nesterov) adds g, wd·p and m·buf in one AddN: it accumulates in
+   * that order, so buf is rounded exactly as torch's (g + wd·p) then m·buf + d.
+   */
   step(): void {
     const { momentum, nesterov, maximize, weightDecay, dampening } = this.options;
     const s = this.#scalars;
+    const engine = tf.engine();
+    const mul = (a: tf.Tensor, b: tf.Tensor) => engine.runKernel(tf.Multiply, { a, b }) as tf.Tensor;
+    const add = (a: tf.Tensor, b: tf.Tensor) => engine.runKernel(tf.Add, { a, b }) as tf.Tensor;
     tf.tidy(() => {
       for (const p of this.#params) {
         if (p.grad === null) continue;
-        let d: tf.Tensor = maximize ? tf.neg(p.grad) : p.grad;
-        if (weightDecay !== 0) d = tf.add(d, tf.mul(p.value, s.weightDecay));
-        if (momentum !== 0) {
+        const value = p.value;
+        const g = maximize ? (engine.runKernel(tf.Neg, { x: p.grad }) as tf.Tensor) : p.grad;
+        let d: tf.Tensor;
+        if (momentum === 0) {
+          d = weightDecay !== 0 ? add(g, mul(value, s.weightDecay)) : g;
+        } else {
           const buffer = this.#buffers.get(p);
           if (buffer === undefined) {
+            d = weightDecay !== 0 ? add(g, mul(value, s.weightDecay)) : g;
             this.#buffers.set(p, tf.variable(d, false));
+            if (nesterov) d = add(d, mul(d, s.momentum));
+          } else if (dampening === 0 && !nesterov && shapesEqual(g.shape, value.shape)) {
+            const decayed = mul(buffer, s.momentum);
+            buffer.assign(
+              weightDecay !== 0
+                ? (engine.runKernel(tf.AddN, [g, mul(value, s.weightDecay), decayed] as unknown as tf.NamedTensorMap) as tf.Tensor)
+                : add(g, decayed),
+            );
+            d = buffer;
           } else {
-            const decayed = tf.mul(buffer, s.momentum);
-            buffer.assign(tf.add(decayed, dampening === 0 ? d : tf.mul(d, s.dampen)));
+            d = weightDecay !== 0 ? add(g, mul(value, s.weightDecay)) : g;
+            const decayed = mul(buffer, s.momentum);
+            buffer.assign(add(decayed, dampening === 0 ? d : mul(d, s.dampen)));
+            d = nesterov ? add(d, mul(buffer, s.momentum)) : buffer;
           }
-          const buf = this.#buffers.get(p)!;
-          d = nesterov ? tf.add(d, tf.mul(buf, s.momentum)) : buf;
         }
-        p.value.assign(tf.sub(p.value, tf.mul(d, s.lr)));
+        value.assign(engine.runKernel(tf.Sub, { a: value, b: mul(d, s.lr) }) as tf.Tensor);
       }
     });
   }

@@ -1,9 +1,10 @@
 """Benchmark of the seed's training loop in PyTorch (float64 MyLinear, SGD, MSELoss, CPU).
 
-One warm-up run of the full loop, then --runs timed runs (time.perf_counter). Prints one
-JSON line: {"impl", "torch", "threads", "steps", "runs_ms", "median_ms", "first_ms"}.
+--warmup untimed runs of the full loop (default 1), then --runs timed runs (time.perf_counter).
+Prints one JSON line: {"impl", "torch", "threads", "steps", "runs_ms", "median_ms", "first_ms"}
+(first_ms: the first warm-up run).
 
-Run from the repo root:  /usr/bin/python3 test/bench/seed_torch.py [--steps 300] [--runs 5]
+Run from the repo root:  /usr/bin/python3 test/bench/seed_torch.py [--steps 300] [--runs 5] [--warmup 1]
 """
 import argparse
 import json
@@ -48,9 +49,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
     args = ap.parse_args()
     device = torch.device("cpu")
     first = timed(args.steps, device)
+    for _ in range(args.warmup - 1):
+        timed(args.steps, device)
     runs = [timed(args.steps, device) for _ in range(args.runs)]
     print(json.dumps({"impl": "torch", "torch": torch.__version__, "threads": torch.get_num_threads(),
                       "steps": args.steps, "runs_ms": runs, "median_ms": statistics.median(runs),
