@@ -11,6 +11,9 @@ export const LinearF = defineFunction<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D]>({
   inputNames: ["x", "weight", "bias"],
   forward(ctx, x, weight, bias) {
     ctx.saveForBackward(x, weight);
+    // Not tf.fused.matMul({ transposeB, bias }), which would save a kernel: tfjs-backend-wasm
+    // 4.22's fused kernel returns wrong values with transposeB (e.g. 37×5 · (3×5)ᵀ), caught by
+    // the host-reference tests.
     return tf.add(tf.matMul(x, weight, false, true), bias);
   },
   backward(ctx, dy) {
