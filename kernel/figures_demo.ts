@@ -5,9 +5,9 @@
  *   npx tsx kernel/figures_demo.ts [out.html]
  *   npx deno run -A kernel/figures_demo.ts [out.html]
  */
-import { fittedPlane, jacobianScatter, lossCurve, sideBySideHeatmaps, trajectories, writeFigureHtml, type Figure } from "../lib/plot/mod";
+import { fittedPlane, jacobianScatter, lossCurve, parityScatter, sideBySideHeatmaps, trajectories, writeFigureHtml, type Figure } from "../lib/plot/mod";
 
-export const DEMO_FIGURES = ["demo-heatmaps", "demo-jacobian", "demo-loss", "demo-trajectories", "demo-plane"] as const;
+export const DEMO_FIGURES = ["demo-heatmaps", "demo-jacobian", "demo-loss", "demo-trajectories", "demo-plane", "demo-parity"] as const;
 
 export function demoFigures(): Figure[] {
   const w = [
@@ -23,6 +23,11 @@ export function demoFigures(): Figure[] {
     lossCurve("demo-loss", steps.map((i) => 10 * decay(i) + 1e-4), { reference: steps.map((i) => 10 * decay(i) * 1.01 + 1e-4), referenceLabel: "reference" }),
     trajectories("demo-trajectories", steps.map((i) => [2 - decay(i), 3 - 2 * decay(i), 4 - 3 * decay(i)]), { names: ["w1", "w2", "b"], targets: [2, 3, 4] }),
     fittedPlane("demo-plane", { x: xs, y: xs.map(([a, b]) => 2 * a! + 3 * b! + 4) }, { weight: [2, 3], bias: 4 }, { range: [0, 1] }),
+    parityScatter("demo-parity", [{ label: "runtime", x: [4, 5.5, 7, 8.5], y: [4, 5.5, 7, 8.5], marker: { symbol: "circle-open", size: 12 } }, { label: "off by 1", x: [4, 5.5, 7, 8.5], y: [5, 6.5, 8, 9.5] }], {
+      title: "Runtime vs reference",
+      x: { axis: "reference", short: "reference" },
+      y: { axis: "runtime", short: "runtime" },
+    }),
   ];
 }
 

@@ -29,6 +29,7 @@ const EXPECTED_FIGURES: Record<string, string[]> = {
   "01_derive": ["jacobian-vs-weight"],
   "02_gradcheck": ["jacobian-entries", "mistake-entries"],
   "03_train": ["loss-curve", "trajectories", "fitted-plane"],
+  "04_export": ["ort-vs-gradlab"],
 };
 
 /** A Jupyter of our own: kernelspec, data, runtime and config folders all under one temp folder. */
@@ -160,6 +161,45 @@ describe("notebooks/", () => {
     assert.ok(loss.maxRelativeGap < 1e-2);
     assert.ok(Math.abs(loss.first - torch.losses[0]!) < 1e-3);
     assert.ok(Math.abs(fact<{ y: number }>(nb, "prediction").y - 16) < 0.1);
+  });
+
+  it("export: three graphs as expected, ONNX Runtime within 1e-6 of gradlab, opaque and PyTorch's file refused, PyTorch's file imported", () => {
+    const nb = load("04_export");
+    const torch = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "seed_torch_onnx.json"), "utf8")) as { x: number[][]; y: number[][] };
+    const torchY = torch.y[0]![0]!;
+    const relative = (got: number, want: number) => Math.abs(got - want) / Math.abs(want);
+
+    const trained = fact<{ steps: number; prediction: number }>(nb, "trained");
+    assert.equal(trained.steps, 300);
+    assert.ok(Math.abs(trained.prediction - 16) < 0.2, `the trained model predicts ${trained.prediction} at (3, 2)`);
+
+    type Graph = { nodes: string[]; functions: Record<string, string[]>; x: (number | string)[]; y: (number | string)[] };
+    const graphs = fact<Record<string, Graph>>(nb, "graphs");
+    assert.deepEqual(Object.keys(graphs).sort(), ["function", "opaque", "standard"]); // nbformat sorts keys
+    assert.deepEqual([graphs.function!.nodes, graphs.function!.functions], [["gradlab.MYLINEAR"], { "gradlab.MYLINEAR": ["Gemm"] }]);
+    assert.deepEqual([graphs.standard!.nodes, graphs.standard!.functions], [["Gemm"], {}]);
+    assert.deepEqual([graphs.opaque!.nodes, graphs.opaque!.functions], [["gradlab.MYLINEAR"], {}]);
+    for (const [mode, g] of Object.entries(graphs)) assert.deepEqual([g.x, g.y], [["batch", 2], ["batch", 1]], `${mode}: the batch axis is not dynamic`);
+
+    // The bar is ONNX Runtime's agreement with gradlab's forward: 1e-6 relative, every mode and batch.
+    const ort = fact<{ runs: { mode: string; batch: number; rows: number; maxRelativeDifference: number }[] }>(nb, "ort_vs_gradlab");
+    assert.deepEqual(ort.runs.map((r) => [r.mode, r.batch, r.rows]), [["function", 1, 1], ["function", 37, 37], ["standard", 1, 1], ["standard", 37, 37]]);
+    for (const r of ort.runs) assert.ok(r.maxRelativeDifference <= 1e-6, `${r.mode} batch ${r.batch}: ${r.maxRelativeDifference}`);
+
+    const opaque = fact<{ refused: boolean; message: string }>(nb, "opaque_refused");
+    assert.equal(opaque.refused, true);
+    assert.match(opaque.message, /gradlab:MYLINEAR.*not a registered function\/op/);
+    const pytorch = fact<{ refused: boolean; message: string }>(nb, "torch_refused");
+    assert.equal(pytorch.refused, true);
+    assert.match(pytorch.message, /No Op registered for MYLINEAR/);
+
+    const imported = fact<{ x: number[][]; y: number; torchY: number }>(nb, "torch_import");
+    assert.deepEqual(imported.x, torch.x);
+    assert.equal(imported.torchY, torchY);
+    assert.ok(relative(imported.y, torchY) <= 1e-6, `imported: ${imported.y}, PyTorch: ${torchY}`);
+    const reexported = fact<{ y: number; batch37MaxRelativeDifference: number }>(nb, "torch_reexport_ort");
+    assert.ok(relative(reexported.y, torchY) <= 1e-6, `re-exported, in ONNX Runtime: ${reexported.y}, PyTorch: ${torchY}`);
+    assert.ok(reexported.batch37MaxRelativeDifference <= 1e-6);
   });
 
   it("every plot draws in headless Chromium with the network cut off; screenshots are written", async () => {

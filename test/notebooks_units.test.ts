@@ -9,12 +9,12 @@ import { notebookFromMarkdown } from "../kernel/build_notebooks";
 import { LAUNCHER, kernelSpec } from "../kernel/install";
 import { describeFailure, firstFailure, type Notebook } from "../kernel/run_notebooks";
 import { aptCommand, SYSTEM_PACKAGES } from "../kernel/system_deps";
-import { display, formatNumber, texNumber } from "../lib/notebook/display";
+import { display, formatNumber, preformatted, texNumber } from "../lib/notebook/display";
 import { FACT_MIME, check, fact } from "../lib/notebook/facts";
 import { backendFromEnv } from "../lib/notebook/setup";
 import { figureTitle, makeFigure } from "../lib/plot/figure";
 import { scriptJson } from "../lib/plot/html";
-import { jacobianScatter, trajectories, fittedPlane, lossCurve } from "../lib/plot/mod";
+import { jacobianScatter, trajectories, fittedPlane, lossCurve, parityScatter } from "../lib/plot/mod";
 import { plotlyBundle } from "../lib/plot/plotly_bundle";
 
 describe("notebook sources", () => {
@@ -73,7 +73,8 @@ describe("notebook helpers", () => {
     t.mock.method(console, "log", (line: string) => lines.push(line));
     assert.equal(display({ "text/plain": "hello", "text/html": "<b>hello</b>" }), false);
     fact("answer", 42, "The answer is 42.");
-    assert.deepEqual(lines, ["hello", "The answer is 42."]);
+    preformatted("x: float32 [batch, 2]");
+    assert.deepEqual(lines, ["hello", "The answer is 42.", "x: float32 [batch, 2]"]);
     assert.equal(FACT_MIME, "application/vnd.gradlab.fact+json");
     assert.throws(() => check(false, "weights near 2, 3, 4"), /^NotebookCheckError: check failed: weights near 2, 3, 4$/);
   });
@@ -83,6 +84,13 @@ describe("figures", () => {
   it("builders check their inputs and name their figures", () => {
     assert.throws(() => makeFigure("Bad Name", [], {}), /lower-case words/);
     assert.throws(() => jacobianScatter("j", "t", [{ label: "x", numerical: [1, 2], analytic: [1] }]), /series "x" has 2 numerical and 1 analytic entries/);
+    const axes = { title: "t", x: { axis: "gradlab's y", short: "gradlab" }, y: { axis: "ONNX Runtime's y", short: "ORT" } };
+    assert.throws(() => parityScatter("p", [{ label: "function", x: [1, 2, 3], y: [1, 2] }], axes), /figure "p": series "function" has 3 gradlab and 2 ORT entries/);
+    // Equal ranges on both axes, so y = x is drawn at 45°; the line comes first, under the points.
+    const parity = parityScatter("p", [{ label: "function", x: [4, 9], y: [4.5, 8], marker: { symbol: "circle-open" } }], axes);
+    assert.deepEqual((parity.layout.xaxis as { range: number[] }).range, (parity.layout.yaxis as { range: number[] }).range);
+    assert.deepEqual((parity.data[0] as { name: string }).name, "ORT = gradlab");
+    assert.deepEqual((parity.data[1] as { marker: { symbol: string; size: number } }).marker, { size: 8, opacity: 0.8, color: "#1f77b4", symbol: "circle-open" });
     assert.throws(() => trajectories("t", [[1, 2]], { names: ["w1"] }), /1 names for 2 parameters/);
     assert.throws(() => fittedPlane("p", { x: [[0, 0]], y: [0] }, { weight: [1], bias: 0 }), /needs 2 weights/);
     const loss = lossCurve("loss", [1, 0, 0.1], { title: "<b>Loss</b>", reference: [1, 0.5, 0.1] });

@@ -89,6 +89,11 @@ export function markdown(text: string): void {
   display({ "text/markdown": text, "text/plain": text });
 }
 
+/** Text shown as is, in a monospaced block (a model description, an error message). */
+export function preformatted(content: string): void {
+  display({ "text/plain": content });
+}
+
 export function html(content: string, plain: string): void {
   display({ "text/html": content, "text/plain": plain });
 }

@@ -1,10 +1,12 @@
 /**
- * Plotly figures for gradlab's story (Jacobians, gradcheck, training), drawn offline with the
- * plotly.js-dist bundle: shown inline in Jupyter, or written as standalone HTML from Node or Deno.
+ * Plotly figures for gradlab's story (Jacobians, gradcheck, training, export), drawn offline with
+ * the plotly.js-dist bundle: shown inline in Jupyter, or written as standalone HTML from Node or
+ * Deno.
  */
 export { makeFigure, axis, figureTitle, COLORS, type Figure, type PlotlyObject } from "./figure";
 export { sideBySideHeatmaps, type MatrixPanel } from "./jacobian_heatmap";
 export { jacobianScatter, type JacobianSeries } from "./jacobian_scatter";
+export { parityScatter, type ParitySeries, type ParityOptions } from "./parity_scatter";
 export { lossCurve, type LossCurveOptions } from "./loss_curve";
 export { trajectories, type TrajectoryOptions } from "./trajectories";
 export { fittedPlane, type FittedPlaneOptions } from "./fitted_plane";
