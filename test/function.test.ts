@@ -4,27 +4,13 @@ import { it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { BackwardContractError, defineFunction, FunctionCallError } from "../lib/function";
 import { LinearF } from "../lib/ops/linear";
+import { linearWith } from "../lib/ops/linear_mistakes";
 import { Generator } from "../lib/random";
 import { assertClose } from "./support/assert_close";
 import { describeEachBackend } from "./support/backends";
 import { FLOAT32_OP_RTOL } from "./support/tolerances";
 
 type Lin = [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
-
-function linearWithBackward(name: string, backward: (dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor) => unknown) {
-  return defineFunction<Lin>({
-    name,
-    inputNames: ["x", "weight", "bias"],
-    forward(ctx, x, w, b) {
-      ctx.saveForBackward(x, w);
-      return tf.add(tf.matMul(x, w, false, true), b);
-    },
-    backward(ctx, dy) {
-      const [x, w] = ctx.saved;
-      return backward(dy, x!, w!) as tf.Tensor[];
-    },
-  });
-}
 
 function inputs(g: Generator, batch: number, inF: number, outF: number): Lin {
   return [
@@ -49,7 +35,7 @@ describeEachBackend("defineFunction", () => {
   });
 
   it("rejects a backward that returns the wrong number of gradients, naming the op", () => {
-    const op = linearWithBackward("TWO_GRADS", (dy, x, w) => [tf.matMul(dy, w), tf.matMul(dy, x, true)]);
+    const op = linearWith("TWO_GRADS", (dy, x, w) => [tf.matMul(dy, w), tf.matMul(dy, x, true)]);
     const xs = inputs(new Generator(1), 4, 3, 2);
     assert.throws(() => gradsOf((...a) => op.apply(...a), xs), (e: Error) => {
       assert.ok(e instanceof BackwardContractError);
@@ -59,7 +45,7 @@ describeEachBackend("defineFunction", () => {
   });
 
   it("rejects a gradient whose shape differs from its input's, naming the input and both shapes", () => {
-    const op = linearWithBackward("UNSUMMED_BIAS", (dy, x, w) => [tf.matMul(dy, w), tf.matMul(dy, x, true), dy]);
+    const op = linearWith("UNSUMMED_BIAS", (dy, x, w) => [tf.matMul(dy, w), tf.matMul(dy, x, true), dy]);
     const xs = inputs(new Generator(2), 4, 3, 2);
     assert.throws(() => gradsOf((...a) => op.apply(...a), xs), (e: Error) => {
       assert.ok(e instanceof BackwardContractError);
@@ -71,16 +57,16 @@ describeEachBackend("defineFunction", () => {
   });
 
   it("rejects a non-tensor gradient and treats null as zero", () => {
-    const bad = linearWithBackward("NUMBER_GRAD", (dy, x, w) => [tf.matMul(dy, w), tf.matMul(dy, x, true), 3]);
+    const bad = linearWith("NUMBER_GRAD", (dy, x, w) => [tf.matMul(dy, w), tf.matMul(dy, x, true), 3 as unknown as tf.Tensor]);
     const xs = inputs(new Generator(3), 2, 3, 2);
     assert.throws(() => gradsOf((...a) => bad.apply(...a), xs), /NUMBER_GRAD\.backward: gradient for input 2 \(bias\) is a number \(3\), expected a tf\.Tensor of shape \[2\]/);
-    const noBias = linearWithBackward("NULL_GRAD", (dy, x, w) => [tf.matMul(dy, w), tf.matMul(dy, x, true), null]);
+    const noBias = linearWith("NULL_GRAD", (dy, x, w) => [tf.matMul(dy, w), tf.matMul(dy, x, true), null]);
     const grads = gradsOf((...a) => noBias.apply(...a), xs);
     assert.deepEqual(Array.from(grads[2]!.dataSync()), [0, 0]);
   });
 
   it("wraps an exception inside backward with the op's name and the shapes involved", () => {
-    const op = linearWithBackward("BAD_MATMUL", (dy, x, w) => [tf.matMul(dy, w, false, true), tf.matMul(dy, x, true), tf.sum(dy, 0)]);
+    const op = linearWith("BAD_MATMUL", (dy, x, w) => [tf.matMul(dy, w, false, true), tf.matMul(dy, x, true), tf.sum(dy, 0)]);
     const xs = inputs(new Generator(4), 4, 3, 2);
     assert.throws(() => gradsOf((...a) => op.apply(...a), xs), (e: Error) => {
       assert.ok(e instanceof FunctionCallError);

@@ -4,12 +4,13 @@
  * gradcheck catches every one, every time, with a message that says what to fix.
  */
 import * as tf from "@tensorflow/tfjs";
-import { defineFunction, type CustomFunction } from "../function";
+import { defineFunction, type CustomFunction, type Gradient } from "../function";
 
 type Lin = [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
-type Backward = (dy: tf.Tensor2D, x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor[];
+type Backward = (dy: tf.Tensor2D, x: tf.Tensor2D, w: tf.Tensor2D) => Gradient | readonly Gradient[];
 
-function linearWith(name: string, backward: Backward): CustomFunction<Lin> {
+/** LinearF's forward with another backward: for planting mistakes (here and in tests). */
+export function linearWith(name: string, backward: Backward): CustomFunction<Lin> {
   return defineFunction<Lin>({
     name,
     inputNames: ["x", "weight", "bias"],
