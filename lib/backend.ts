@@ -9,6 +9,7 @@
  * the same source runs under Node, Deno and tslab (which compiles to CommonJS).
  */
 import * as tf from "@tensorflow/tfjs";
+import { installSubgroupCapableFactory, prepareWebGPUKernels, type WebGPUBackendClass } from "./webgpu/device";
 
 export type BackendChoice = "auto" | "tensorflow" | "webgpu" | "wasm" | "cpu";
 export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "tensorflow", "webgpu", "wasm", "cpu"];
@@ -85,8 +86,13 @@ const ACTIVATE: Record<Exclude<BackendChoice, "auto">, Activate> = {
       return `only a software adapter (${description.name}); ask for setBackend("webgpu") to use it anyway`;
     }
     // tfjs-backend-webgpu registers itself only if navigator.gpu exists when it is imported.
-    if (!(await tryImport("@tensorflow/tfjs-backend-webgpu"))) return "@tensorflow/tfjs-backend-webgpu is not installed";
+    // (A bundle that imported it itself, e.g. the benchmark on a GPU machine, has it registered.)
+    const webgpu = await importOptional<{ WebGPUBackend?: WebGPUBackendClass }>("@tensorflow/tfjs-backend-webgpu");
+    if (!webgpu && tf.findBackendFactory("webgpu") === null) return "@tensorflow/tfjs-backend-webgpu is not installed";
+    // Its own factory creates the device without "subgroups"; gradlab's kernels can use them.
+    if (typeof webgpu?.WebGPUBackend === "function") installSubgroupCapableFactory(webgpu.WebGPUBackend);
     if (!(await activate("webgpu"))) return `the webgpu backend did not start on ${description.name}`;
+    await prepareWebGPUKernels();
     return { device: `${description.name}${description.software ? " (software adapter)" : ""}` };
   },
 
@@ -118,13 +124,16 @@ async function activate(name: string): Promise<boolean> {
 }
 
 async function tryImport(specifier: string): Promise<boolean> {
+  return (await importOptional(specifier)) !== null;
+}
+
+async function importOptional<T = unknown>(specifier: string): Promise<T | null> {
   try {
     // A variable specifier keeps type checkers and bundlers from requiring optional packages.
     const name = specifier;
-    await import(name);
-    return true;
+    return (await import(name)) as T;
   } catch {
-    return false;
+    return null;
   }
 }
 

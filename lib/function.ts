@@ -76,6 +76,24 @@ export interface FunctionDefinition<Inputs extends tf.Tensor[]> {
    * can only be exported as an opaque custom node, which only a runtime with its kernel can run.
    */
   lower?(g: SymbolicGraph, ...inputs: SymbolicValue[]): SymbolicValue;
+  /**
+   * A tfjs kernel that computes forward in one dispatch on the backends it is registered for
+   * (gradlab registers some for "webgpu"). Where it is registered and `accepts` the inputs, apply()
+   * runs the kernel instead of forward, and the gradient registered under its name calls this
+   * definition's backward, through the same contract check.
+   */
+  kernel?: FunctionKernel<Inputs>;
+}
+
+export interface FunctionKernel<Inputs extends tf.Tensor[]> {
+  /** The tfjs kernel name (registerGradient is keyed by it alone, so it must be the op's own). */
+  name: string;
+  /** The kernel's input names, in forward's argument order. */
+  inputs: readonly string[];
+  /** The inputs forward saves for backward, in the order it saves them (ctx.saved). */
+  saved: readonly string[];
+  /** Whether this call may use the kernel (dtype, rank, matching sizes); else forward runs. */
+  accepts(...inputs: Inputs): boolean;
 }
 
 export interface CustomFunction<Inputs extends tf.Tensor[]> {
@@ -162,6 +180,9 @@ export function defineFunction<Inputs extends tf.Tensor[]>(definition: FunctionD
     };
   }) as (...inputs: tf.Tensor[]) => tf.Tensor;
 
+  const kernel = definition.kernel;
+  const runKernel = kernel ? registerKernelGradient(definition, kernel, inputName) : () => null as never;
+
   const fn: CustomFunction<Inputs> = {
     name,
     definition,
@@ -173,12 +194,48 @@ export function defineFunction<Inputs extends tf.Tensor[]>(definition: FunctionD
           throw new TypeError(`${name}.apply: ${inputName(i)} is ${describe(x)}, expected a tf.Tensor`);
         }
       }
-      const output = op(...inputs);
+      const output = kernel && tf.getKernel(kernel.name, tf.getBackend()) && kernel.accepts(...inputs) ? runKernel(inputs) : op(...inputs);
       tracer?.(fn as unknown as CustomFunction<tf.Tensor[]>, inputs, output);
       return output;
     },
   };
   return fn;
+}
+
+/**
+ * Register the gradient of `kernel` (once per definition): the tape saves every input, hands
+ * backward the ones forward would have saved, and checks what it returns as customGrad's path does.
+ * Returns the call that runs the kernel.
+ */
+function registerKernelGradient<Inputs extends tf.Tensor[]>(
+  definition: FunctionDefinition<Inputs>,
+  kernel: FunctionKernel<Inputs>,
+  inputName: (i: number) => string,
+): (inputs: Inputs) => tf.Tensor {
+  const { name } = definition;
+  const savedIndex = kernel.saved.map((s) => {
+    const i = kernel.inputs.indexOf(s);
+    if (i < 0) throw new TypeError(`defineFunction(${name}): kernel.saved names ${JSON.stringify(s)}, which is not among kernel.inputs ${JSON.stringify(kernel.inputs)}`);
+    return i;
+  });
+  tf.registerGradient({
+    kernelName: kernel.name,
+    inputsToSave: [...kernel.inputs],
+    gradFunc: (dy, all) => {
+      const ctx = new FunctionCtx(name);
+      ctx.enterBackward(savedIndex.map((i) => all[i]!));
+      const shapes = all.map((t) => t.shape);
+      const raw = callBackward(definition, ctx, dy as tf.Tensor, shapes, inputName);
+      const grads = checkGradients(name, raw, shapes, all.map((t) => t.dtype), inputName);
+      return Object.fromEntries(kernel.inputs.map((input, i) => [input, () => grads[i]!]));
+    },
+  });
+  return (inputs) => {
+    const named: tf.NamedTensorMap = {};
+    kernel.inputs.forEach((input, i) => (named[input] = inputs[i]!));
+    // The engine records the call on the tape under the kernel's name, and saves every input.
+    return tf.engine().runKernel(kernel.name, named as unknown as tf.NamedTensorMap) as tf.Tensor;
+  };
 }
 
 function callForward<Inputs extends tf.Tensor[]>(

@@ -30,6 +30,8 @@ export { describeOnnx, formatOnnxDescription, type OnnxModelDescription } from "
 export type { SymbolicGraph, SymbolicValue } from "./onnx/symbolic";
 
 export { setBackend, backendInfo, BACKEND_CHOICES, type BackendChoice, type BackendInfo } from "./backend";
+export { setWebGPUDebug } from "./webgpu/runner";
+export { setWebGPUKernels } from "./webgpu/linear_kernels";
 export { Generator, manualSeed, defaultGenerator } from "./random";
 export { setWarningHandler } from "./warnings";
 export { runSeedExperiment, type SeedExperimentOptions, type SeedExperimentResult } from "./experiments/seed";

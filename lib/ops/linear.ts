@@ -1,10 +1,14 @@
 /**
  * The seed's custom op: Y = X·Wᵀ + B with its hand-derived backward
  * (dX = dY·W, dW = dYᵀ·X, dB = Σ_batch dY), its ONNX symbolic, MYLINEAR, and its standard-ONNX
- * form, one Gemm.
+ * form, one Gemm. On the webgpu backend forward and backward run gradlab's own WGSL kernels
+ * (lib/webgpu/linear_kernels.ts): the forward as the tfjs kernel "MyLinear", whose registered
+ * gradient is this backward, and the backward's products as MyLinearBackpropInput (dX) and
+ * MyLinearBackpropWeight (dW and dB in one pass). Everywhere else they are tfjs ops.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
+import { fitsWebGPUGrid, LINEAR_BACKPROP_INPUT, LINEAR_BACKPROP_WEIGHT, LINEAR_KERNEL } from "../webgpu/linear_kernels";
 
 export const LinearF = defineFunction<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D]>({
   name: "MYLINEAR",
@@ -19,7 +23,18 @@ export const LinearF = defineFunction<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D]>({
   backward(ctx, dy) {
     const [x, weight] = ctx.saved as [tf.Tensor2D, tf.Tensor2D];
     const dY = dy as tf.Tensor2D;
+    if (registered(LINEAR_BACKPROP_INPUT) && registered(LINEAR_BACKPROP_WEIGHT) && kernelsTake(x, weight, null, dY)) {
+      const dX = tf.engine().runKernel(LINEAR_BACKPROP_INPUT, { dy: dY, weight }) as tf.Tensor;
+      const [dW, dB] = tf.engine().runKernel(LINEAR_BACKPROP_WEIGHT, { dy: dY, x }) as tf.Tensor[];
+      return [dX, dW!, dB!];
+    }
     return [tf.matMul(dY, weight), tf.matMul(dY, x, true, false), tf.sum(dY, 0)];
+  },
+  kernel: {
+    name: LINEAR_KERNEL,
+    inputs: ["x", "weight", "bias"],
+    saved: ["x", "weight"],
+    accepts: (x, weight, bias) => kernelsTake(x, weight, bias, null),
   },
   symbolic(g, x, weight, bias) {
     return g.op("MYLINEAR", x!, weight!, bias!);
@@ -29,3 +44,25 @@ export const LinearF = defineFunction<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D]>({
     return g.op("Gemm", x!, weight!, bias!, { transB_i: 1 });
   },
 });
+
+function registered(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
+/**
+ * Whether gradlab's kernels take x [batch, in], weight [out, in] and bias [out] (forward) or
+ * dy [batch, out] (backward): float32, non-empty, within WebGPU's grid. Anything else runs on tfjs's
+ * ops, so what they would reject fails with their error.
+ */
+function kernelsTake(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, dy: tf.Tensor | null): boolean {
+  if (x.rank !== 2 || weight.rank !== 2 || x.size === 0 || weight.size === 0) return false;
+  const [batch, inFeatures] = x.shape as [number, number];
+  const [outFeatures, weightIn] = weight.shape as [number, number];
+  return (
+    [x, weight, bias, dy].every((t) => t === null || t.dtype === "float32") &&
+    weightIn === inFeatures &&
+    (bias === null || (bias.rank === 1 && bias.shape[0] === outFeatures)) &&
+    (dy === null || (dy.rank === 2 && dy.shape[0] === batch && dy.shape[1] === outFeatures)) &&
+    fitsWebGPUGrid({ batch, inFeatures, outFeatures })
+  );
+}
