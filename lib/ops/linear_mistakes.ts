@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction, type CustomFunction, type Gradient } from "../function";
+import { LinearF } from "./linear";
 
 type Lin = [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
 type Backward = (dy: tf.Tensor2D, x: tf.Tensor2D, w: tf.Tensor2D) => Gradient | readonly Gradient[];
@@ -14,10 +15,8 @@ export function linearWith(name: string, backward: Backward): CustomFunction<Lin
   return defineFunction<Lin>({
     name,
     inputNames: ["x", "weight", "bias"],
-    forward(ctx, x, w, b) {
-      ctx.saveForBackward(x, w);
-      return tf.add(tf.matMul(x, w, false, true), b);
-    },
+    // LinearF's own forward (not its kernel: the mistakes live in the backward alone).
+    forward: LinearF.definition.forward,
     backward(ctx, dy) {
       const [x, w] = ctx.saved as [tf.Tensor2D, tf.Tensor2D];
       return backward(dy as tf.Tensor2D, x, w);
