@@ -30,14 +30,13 @@ export function backward(loss: () => tf.Tensor, parameters: readonly Parameter[]
     }
   }
   if (variables.length === 0) {
-    throw new Error(`variableGrads() expects at least one of the input variables to be trainable, but none of the ${parameters.length} variables is trainable.`);
+    throw new RangeError(`backward: none of the ${parameters.length} parameters given is trainable; pass model.parameters()`);
   }
   const { value, grads } = tf.engine().gradients(scalarLoss, variables, undefined, true);
   if (grads.every((g) => g == null)) {
     value.dispose();
-    throw new Error(
-      "Cannot find a connection between any variable and the result of the loss function y=f(x). " +
-        "Please make sure the operations that use variables are inside the function f passed to minimize().",
+    throw new RangeError(
+      "backward: the loss does not depend on any of the parameters given; compute the model's forward inside the loss function passed to backward()",
     );
   }
   if (shapeError !== null) {
