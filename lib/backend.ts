@@ -1,15 +1,18 @@
 /**
  * Backend selection. "auto" takes the fastest thing that is really there: tfjs-node(-gpu) when the
- * user installed it, else WebGPU on a hardware adapter (Dawn from the npm package `webgpu` in Node,
- * `navigator.gpu` in Deno and browsers), else wasm, else cpu. A software adapter (llvmpipe,
- * SwiftShader, a fallback adapter) is used only when WebGPU is asked for by name: it runs the
- * kernels correctly but far slower than wasm.
+ * user installed it, else WebGPU on a hardware adapter (Dawn in Node, `navigator.gpu` in Deno and
+ * browsers: webgpu/navigator_gpu.ts), else wasm, else cpu. A software adapter (llvmpipe, SwiftShader,
+ * a fallback adapter) is used only when WebGPU is asked for by name: it runs the kernels correctly
+ * but far slower than wasm. Asked for by name in Node, WebGPU also tries Dawn's OpenGL ES backend,
+ * where Mesa's llvmpipe is found on machines with no GPU.
  *
  * Every optional package is imported dynamically, inside try/catch, so none is ever required and
  * the same source runs under Node, Deno and tslab (which compiles to CommonJS).
  */
 import * as tf from "@tensorflow/tfjs";
+import { describeAdapter, requestAdapter } from "./webgpu/adapter";
 import { installSubgroupCapableFactory, prepareWebGPUKernels, type WebGPUBackendClass } from "./webgpu/device";
+import { installSoftwareDawn, navigatorGpu } from "./webgpu/navigator_gpu";
 
 export type BackendChoice = "auto" | "tensorflow" | "webgpu" | "wasm" | "cpu";
 export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "tensorflow", "webgpu", "wasm", "cpu"];
@@ -62,6 +65,11 @@ export async function setBackend(choice: BackendChoice = "auto", options: SetBac
   throw new BackendUnavailableError(`setBackend(${JSON.stringify(choice)}): no backend could be started: ${skipped.join("; ")}`);
 }
 
+/** What the started "webgpu" backend runs on, once gradlab has started it. */
+let webgpuStarted: { device: string; adapter: string; software: boolean } | null = null;
+
+const softwareOnly = (adapter: string) => `only a software adapter (${adapter}); ask for setBackend("webgpu") to use it anyway`;
+
 /** Each returns what it runs on, or why it cannot run here. */
 type Activate = (allowSoftwareAdapter: boolean) => Promise<{ device: string } | string>;
 
@@ -77,14 +85,26 @@ const ACTIVATE: Record<Exclude<BackendChoice, "auto">, Activate> = {
   },
 
   async webgpu(allowSoftwareAdapter) {
-    const gpu = await findNavigatorGpu();
-    if (gpu === null) return "no WebGPU implementation (no navigator.gpu, and the npm package `webgpu` is not installed)";
-    const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" }).catch(() => null);
-    if (adapter === null) return "navigator.gpu offers no adapter";
-    const description = await describeAdapter(adapter);
-    if (description.software && !allowSoftwareAdapter) {
-      return `only a software adapter (${description.name}); ask for setBackend("webgpu") to use it anyway`;
+    // Started before: its device is where webgpu tensors live; switch back to it as it is.
+    if (webgpuStarted !== null && tf.engine().registry["webgpu"]) {
+      if (webgpuStarted.software && !allowSoftwareAdapter) return softwareOnly(webgpuStarted.adapter);
+      if (await activate("webgpu")) return { device: webgpuStarted.device };
     }
+    let nav = await navigatorGpu();
+    if (nav === null) return "no WebGPU implementation (no navigator.gpu, and neither the npm package `webgpu` nor DAWN_NODE's Dawn)";
+    let found = await requestAdapter(nav.gpu);
+    // Dawn's default instance sees Vulkan adapters only; its OpenGL ES backend finds Mesa's llvmpipe.
+    const software = found === null && allowSoftwareAdapter ? await installSoftwareDawn() : null;
+    if (software) {
+      nav = software;
+      found = await requestAdapter(nav.gpu);
+    }
+    if (found === null) {
+      const why = software ? "; nor on Dawn's OpenGL ES backend (Mesa's llvmpipe needs libegl-mesa0 and libgl1-mesa-dri)" : nav.dawn && !allowSoftwareAdapter ? '; setBackend("webgpu") also tries Dawn\'s OpenGL ES backend (software)' : "";
+      return `${nav.source} offers no adapter${why}`;
+    }
+    const description = await describeAdapter(found.adapter);
+    if (description.software && !allowSoftwareAdapter) return softwareOnly(description.name);
     // tfjs-backend-webgpu registers itself only if navigator.gpu exists when it is imported.
     // (A bundle that imported it itself, e.g. the benchmark on a GPU machine, has it registered.)
     const webgpu = await importOptional<{ WebGPUBackend?: WebGPUBackendClass }>("@tensorflow/tfjs-backend-webgpu");
@@ -93,7 +113,9 @@ const ACTIVATE: Record<Exclude<BackendChoice, "auto">, Activate> = {
     if (typeof webgpu?.WebGPUBackend === "function") installSubgroupCapableFactory(webgpu.WebGPUBackend);
     if (!(await activate("webgpu"))) return `the webgpu backend did not start on ${description.name}`;
     await prepareWebGPUKernels();
-    return { device: `${description.name}${description.software ? " (software adapter)" : ""}` };
+    const notes = [description.software ? "software adapter" : null, found.featureLevel === "compatibility" ? "compatibility mode" : null, nav.source].filter(Boolean);
+    webgpuStarted = { device: `${description.name} (${notes.join("; ")})`, adapter: description.name, software: description.software };
+    return { device: webgpuStarted.device };
   },
 
   async wasm() {
@@ -132,66 +154,6 @@ async function importOptional<T = unknown>(specifier: string): Promise<T | null>
     // A variable specifier keeps type checkers and bundlers from requiring optional packages.
     const name = specifier;
     return (await import(name)) as T;
-  } catch {
-    return null;
-  }
-}
-
-interface AdapterDescription {
-  name: string;
-  software: boolean;
-}
-
-const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|basic render/i;
-
-/** PCI vendor ids, as Deno's (wgpu's) GPUAdapterInfo.vendor gives them, for the vendors one meets. */
-const PCI_VENDORS: Record<number, string> = {
-  0x1002: "AMD",
-  0x106b: "Apple",
-  0x10de: "NVIDIA",
-  0x13b5: "ARM",
-  0x1af4: "virtio",
-  0x5143: "Qualcomm",
-  0x8086: "Intel",
-  0x10005: "Mesa",
-};
-
-async function describeAdapter(adapter: GPUAdapter): Promise<AdapterDescription> {
-  const a = adapter as GPUAdapter & { info?: GPUAdapterInfo; requestAdapterInfo?: () => Promise<GPUAdapterInfo>; isFallbackAdapter?: boolean };
-  const info = a.info ?? (await a.requestAdapterInfo?.().catch(() => undefined));
-  // Dawn (Node, Chrome) gives names ("mesa", "llvm"); wgpu (Deno) gives PCI ids as decimal strings
-  // ("65541", "0"): a known vendor id becomes its name, other bare numbers say nothing and are left out.
-  const field = (value: string | undefined, isVendor = false): string => {
-    const text = (value ?? "").trim();
-    if (!/^\d+$/.test(text)) return text;
-    return isVendor ? PCI_VENDORS[Number(text)] ?? "" : "";
-  };
-  const parts: string[] = [];
-  for (const part of [field(info?.description), field(info?.device), field(info?.vendor, true), field(info?.architecture)]) {
-    if (part && !parts.some((p) => p.toLowerCase().includes(part.toLowerCase()))) parts.push(part);
-  }
-  const name = parts.length ? parts.join(" / ") : "unnamed adapter";
-  const fallback = a.isFallbackAdapter === true || (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
-  return { name, software: fallback || SOFTWARE_ADAPTER.test(parts.join(" ")) };
-}
-
-/**
- * navigator.gpu where the platform has it (Deno, browsers); in Node, Dawn from the optional npm
- * package `webgpu`, installed as navigator.gpu so tfjs-backend-webgpu finds it.
- */
-async function findNavigatorGpu(): Promise<GPU | null> {
-  const g = globalThis as { navigator?: { gpu?: GPU } };
-  if (g.navigator?.gpu) return g.navigator.gpu;
-  try {
-    const name = "webgpu";
-    type Dawn = { create?: (flags: string[]) => GPU; globals: object };
-    const dawn = (await import(name)) as Dawn & { default?: Dawn };
-    const api = dawn.create ? dawn : dawn.default;
-    if (!api?.create) return null;
-    Object.assign(globalThis, api.globals);
-    const gpu = api.create([]);
-    Object.defineProperty(globalThis, "navigator", { value: { ...(g.navigator ?? {}), gpu }, configurable: true, writable: true });
-    return gpu;
   } catch {
     return null;
   }

@@ -10,6 +10,7 @@
  * subgroups only when both hold and GRADLAB_WEBGPU_SUBGROUPS is not 0; the other path is always there.
  */
 import * as tf from "@tensorflow/tfjs";
+import { requestAdapter } from "./adapter";
 import { envFlag } from "./runner";
 
 export interface SubgroupDecision {
@@ -144,8 +145,9 @@ export function installSubgroupCapableFactory(WebGPUBackend: WebGPUBackendClass)
     async () => {
       const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
       if (!gpu) throw new Error("navigator.gpu is gone");
-      const adapter = await gpu.requestAdapter({ powerPreference: tf.env().get("WEBGPU_USE_LOW_POWER_GPU") ? "low-power" : "high-performance" });
-      if (!adapter) throw new Error("navigator.gpu offers no adapter");
+      const found = await requestAdapter(gpu, tf.env().get("WEBGPU_USE_LOW_POWER_GPU") ? "low-power" : "high-performance");
+      if (!found) throw new Error("navigator.gpu offers no adapter");
+      const adapter = found.adapter;
       // What tfjs's factory asks for, plus subgroups.
       const wanted: string[] = ["timestamp-query", "bgra8unorm-storage", "subgroups"];
       const offered = adapter.features as unknown as { has(name: string): boolean };

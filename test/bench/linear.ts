@@ -20,8 +20,9 @@
  * projected to take longer than that for one step, or whose tensors exceed the adapter's buffer
  * limits, is skipped with the reason. --check first compares gradlab's kernels with the cpu backend
  * (every tile forced in turn); --tune times every tile at each size. In Node, WebGPU is Dawn: the
- * npm package `webgpu`, or the dawn.node that DAWN_NODE names (GRADLAB_DAWN_FLAGS: space-separated
- * flags for Dawn's create(), e.g. enable-dawn-features=allow_unsafe_apis,disable_robustness). BENCHMARKS.md has the method, the machines and the numbers.
+ * npm package `webgpu`, or the dawn.node that DAWN_NODE names, with GRADLAB_DAWN_FLAGS
+ * (lib/webgpu/navigator_gpu.ts); with no Vulkan adapter, Dawn's OpenGL ES backend on llvmpipe.
+ * BENCHMARKS.md has the method, the machines and the numbers.
  */
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -33,6 +34,7 @@ import { setBackend, type BackendChoice } from "../../lib/backend";
 import { parseArgs, usage, UsageError, type OptionSpec } from "../../lib/cli/args";
 import { LinearF } from "../../lib/ops/linear";
 import { Generator } from "../../lib/random";
+import { navigatorGpu } from "../../lib/webgpu/navigator_gpu";
 import { installSubgroupCapableFactory, subgroupDecision, webgpuDevice, type WebGPUBackendClass } from "../../lib/webgpu/device";
 import { isTileName, TILES, type TileName } from "../../lib/webgpu/gemm";
 import { setWebGPUKernels, setWebGPUTile, webgpuKernelsEnabled } from "../../lib/webgpu/linear_kernels";
@@ -232,20 +234,6 @@ function runTorch(sizes: Size[], steps: number, warmup: number, budgetS: number,
   return 'no python3 here imports torch (python3 -c "import torch" fails)';
 }
 
-/** In Node, Dawn from DAWN_NODE (the GPU machines' recipe) when the npm package is not there. */
-function installDawnFromEnv(): string | null {
-  const path = process.env.DAWN_NODE;
-  const g = globalThis as { navigator?: { gpu?: unknown } };
-  if (!path || g.navigator?.gpu || typeof (globalThis as { Deno?: unknown }).Deno !== "undefined") return null;
-  const { createRequire } = (process as unknown as { getBuiltinModule(id: string): typeof import("node:module") }).getBuiltinModule("node:module");
-  const dawn = createRequire(join(process.cwd(), "noop.js"))(path) as { create(flags: string[]): unknown; globals: object };
-  // Space-separated: a flag's own value may hold commas (enable-dawn-features=a,b).
-  const flags = (process.env.GRADLAB_DAWN_FLAGS ?? "").split(/\s+/).filter(Boolean);
-  Object.assign(globalThis, dawn.globals);
-  Object.defineProperty(globalThis, "navigator", { value: { ...(g.navigator ?? {}), gpu: dawn.create(flags) }, configurable: true, writable: true });
-  return `Dawn from DAWN_NODE=${path}${flags.length ? ` with flags ${flags.join(",")}` : ""}`;
-}
-
 /** Three significant digits, no exponent: 0.0312, 4.15, 146, 1432. */
 function num(v: number): string {
   return v >= 1000 ? v.toFixed(0) : v >= 0.001 ? String(Number(v.toPrecision(3))) : v.toExponential(2);
@@ -286,11 +274,9 @@ async function main(argv: readonly string[]): Promise<number> {
     if (!args.json) console.log(s);
   };
   const notes: string[] = [];
-  const dawn = installDawnFromEnv();
-  if (dawn) log(dawn);
-  // Where navigator.gpu exists, import tfjs's webgpu backend here, by a name a bundler can see (the
+  // In Node, Dawn (npm package or DAWN_NODE) becomes navigator.gpu here. Where navigator.gpu exists, import tfjs's webgpu backend here, by a name a bundler can see (the
   // GPU machines run a bundle, with no node_modules); elsewhere setBackend imports it after Dawn.
-  if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+  if (backends.includes("webgpu") && (await navigatorGpu())) {
     const webgpu = await import("@tensorflow/tfjs-backend-webgpu").catch(() => null);
     if (webgpu) installSubgroupCapableFactory(webgpu.WebGPUBackend as unknown as WebGPUBackendClass);
   }

@@ -1,0 +1,103 @@
+/**
+ * navigator.gpu, wherever gradlab runs: the platform's own in Deno and browsers; in Node, Dawn, from
+ * the optional npm package `webgpu` or from the dawn.node file that DAWN_NODE names (the GPU
+ * machines' recipe, ../shared/gpu/README.md). Dawn is installed as navigator.gpu, with its globals
+ * (GPUBufferUsage, …), so that tfjs-backend-webgpu finds it.
+ *
+ * GRADLAB_DAWN_FLAGS holds Dawn's create() flags, space-separated (a flag's value may hold commas):
+ * "backend=vulkan", "enable-dawn-features=allow_unsafe_apis,disable_robustness", … Dawn's default
+ * instance looks for Vulkan adapters only. Where it finds none and software is acceptable,
+ * installSoftwareDawn() makes an instance on Dawn's OpenGL ES backend instead, which Mesa serves
+ * with llvmpipe on any Linux machine with libEGL: slow, but it runs the same kernels, so Node's
+ * WebGPU path is tested where there is no GPU.
+ */
+
+type DawnModule = { create(flags: string[]): GPU; globals: object };
+
+export interface NavigatorGpu {
+  gpu: GPU;
+  /** Where it came from, in words: "Deno's navigator.gpu", "Dawn (npm package webgpu) with flags …". */
+  source: string;
+  /** Dawn, created by gradlab: another instance (other flags) can replace it. */
+  dawn: boolean;
+}
+
+/** The flags for Dawn's OpenGL ES backend, which Mesa's llvmpipe serves without a GPU. */
+export const SOFTWARE_DAWN_FLAGS: readonly string[] = ["backend=opengles"];
+
+let installed: NavigatorGpu | null = null;
+
+/** navigator.gpu as it is, or Dawn installed as navigator.gpu with GRADLAB_DAWN_FLAGS; null where there is neither. */
+export async function navigatorGpu(): Promise<NavigatorGpu | null> {
+  const current = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (installed && installed.gpu === current) return installed;
+  if (current) return (installed = { gpu: current, source: platformName(), dawn: false });
+  return await installDawn(dawnFlagsFromEnv());
+}
+
+/**
+ * Replace gradlab's Dawn instance with one on Dawn's OpenGL ES backend. Returns null (and changes
+ * nothing) where navigator.gpu is the platform's own, where GRADLAB_DAWN_FLAGS already chose, or
+ * where there is no Dawn.
+ */
+export async function installSoftwareDawn(): Promise<NavigatorGpu | null> {
+  if (installed && !installed.dawn) return null;
+  if (dawnFlagsFromEnv().length > 0) return null;
+  return await installDawn([...SOFTWARE_DAWN_FLAGS]);
+}
+
+/** GRADLAB_DAWN_FLAGS, split on whitespace. */
+export function dawnFlagsFromEnv(): string[] {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return (env?.GRADLAB_DAWN_FLAGS ?? "").split(/\s+/).filter(Boolean);
+}
+
+async function installDawn(flags: string[]): Promise<NavigatorGpu | null> {
+  const found = await loadDawn();
+  if (!found) return null;
+  if (flags.some((f) => /^backend=opengl(es)?$/i.test(f))) useSurfacelessEgl();
+  const gpu = found.module.create(flags);
+  Object.assign(globalThis, found.module.globals);
+  const g = globalThis as { navigator?: object };
+  Object.defineProperty(globalThis, "navigator", { value: { ...(g.navigator ?? {}), gpu }, configurable: true, writable: true });
+  installed = { gpu, source: `Dawn (${found.from})${flags.length ? ` with flags ${flags.join(" ")}` : ""}`, dawn: true };
+  return installed;
+}
+
+/** The npm package `webgpu`, else DAWN_NODE's dawn.node; neither exists outside Node. */
+async function loadDawn(): Promise<{ module: DawnModule; from: string } | null> {
+  const process = (globalThis as { process?: { versions?: { node?: string; deno?: string }; env: Record<string, string | undefined>; cwd(): string; getBuiltinModule?(id: string): unknown } }).process;
+  if (!process?.versions?.node || process.versions.deno || "Deno" in globalThis) return null;
+  try {
+    // A variable specifier keeps type checkers and bundlers from requiring the optional package.
+    const name = "webgpu";
+    const m = (await import(name)) as Partial<DawnModule> & { default?: DawnModule };
+    const module = typeof m.create === "function" ? (m as DawnModule) : m.default;
+    if (module && typeof module.create === "function") return { module, from: "npm package webgpu" };
+  } catch {
+    // not installed: try DAWN_NODE
+  }
+  const path = process.env.DAWN_NODE;
+  if (!path || typeof process.getBuiltinModule !== "function") return null;
+  try {
+    const { createRequire } = process.getBuiltinModule("node:module") as typeof import("node:module");
+    const module = createRequire(`${process.cwd()}/noop.js`)(path) as DawnModule;
+    return typeof module.create === "function" ? { module, from: `DAWN_NODE=${path}` } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Mesa's EGL looks for a window system (X11, Wayland) by default and finds none on a server or in a
+ * Jupyter kernel; "surfaceless" needs none, and compute needs no window. A value the user set wins.
+ */
+function useSurfacelessEgl(): void {
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+  if (env && !env.EGL_PLATFORM) env.EGL_PLATFORM = "surfaceless";
+}
+
+function platformName(): string {
+  if ("Deno" in globalThis) return "Deno's navigator.gpu (wgpu)";
+  return "the platform's navigator.gpu";
+}
