@@ -17,7 +17,7 @@ export { StateDictError, type StateDict } from "./nn/state_dict";
 export { SGD, type SGDOptions } from "./optim/sgd";
 export { backward } from "./autograd/backward";
 
-export { gradcheck, type GradcheckOptions } from "./gradcheck/gradcheck";
+export { gradcheck, gradcheckAsync, type GradcheckOptions } from "./gradcheck/gradcheck";
 export { GradcheckError, formatGradcheckReport, type GradcheckReport, type InputReport } from "./gradcheck/report";
 export { FLOAT32_TOLERANCES, type Tolerances } from "./gradcheck/tolerance";
 

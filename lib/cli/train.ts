@@ -35,7 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const result = await trainFromArgs(args);
   if (args.out !== undefined) {
-    writeOutput(args.out, "--out", JSON.stringify(result.model.stateDict()) + "\n");
+    writeOutput(args.out, "--out", JSON.stringify(await result.model.stateDictAsync()) + "\n");
     console.log(`state dict written to ${args.out}`);
   }
   if (args.json) {

@@ -1,9 +1,11 @@
 /**
  * The two ways gradcheck looks at an op: its forward at perturbed inputs (read back to float64
- * on the host) and its backward's vector–Jacobian product Jᵀu.
+ * on the host) and its backward's vector–Jacobian product Jᵀu. Both are Reads (reads.ts): they
+ * yield the tensors they need read, so the same code runs synchronously and asynchronously.
  */
 import * as tf from "@tensorflow/tfjs";
 import { messageOf } from "../function";
+import type { Reads } from "./reads";
 
 export type TensorFn = (...inputs: tf.Tensor[]) => tf.Tensor;
 
@@ -14,50 +16,61 @@ export interface Evaluator {
   readonly outputShape: number[];
   readonly output: Float64Array;
   /** f with input `index` replaced by `data` (float32-rounded), flattened to float64. */
-  forwardWith(index: number, data: Float64Array): Float64Array;
+  forwardWith(index: number, data: Float64Array): Reads<Float64Array>;
   /** Jᵀu for every input; throws what the backward threw. */
-  vjp(u: Float64Array): Float64Array[];
+  vjp(u: Float64Array): Reads<Float64Array[]>;
 }
 
 export class ForwardError extends Error {
   override name = "ForwardError";
 }
 
-export function makeEvaluator(fn: TensorFn, inputs: readonly tf.Tensor[], name: string): Evaluator {
-  const run = (xs: tf.Tensor[]): Float64Array => {
+export function* makeEvaluator(fn: TensorFn, inputs: readonly tf.Tensor[], name: string): Reads<Evaluator> {
+  const forwardFailed = (error: unknown) => new ForwardError(`gradcheck(${name}): the forward failed: ${messageOf(error)}`);
+  function* run(xs: tf.Tensor[]): Reads<Float64Array> {
+    let y: tf.Tensor;
     try {
-      const y = tf.tidy(() => fn(...xs));
-      const values = Float64Array.from(y.dataSync() as Float32Array);
-      y.dispose();
-      return values;
+      y = tf.tidy(() => fn(...xs));
     } catch (error) {
-      throw new ForwardError(`gradcheck(${name}): the forward failed: ${messageOf(error)}`);
+      throw forwardFailed(error);
     }
-  };
+    try {
+      const [values] = yield [y];
+      return Float64Array.from(values!);
+    } catch (error) {
+      throw forwardFailed(error);
+    } finally {
+      y.dispose();
+    }
+  }
   const first = tf.tidy(() => fn(...inputs));
   const outputShape = first.shape;
   first.dispose();
   const gradsOf = tf.grads(fn);
+  const values = (yield [...inputs]).map((v) => Float64Array.from(v));
+  const output = yield* run([...inputs]);
   return {
     inputs,
-    values: inputs.map((x) => Float64Array.from(x.dataSync() as Float32Array)),
+    values,
     outputShape,
-    output: run([...inputs]),
-    forwardWith(index, data) {
+    output,
+    *forwardWith(index, data) {
       const replaced = tf.tensor(Float32Array.from(data), inputs[index]!.shape, "float32");
       try {
-        return run(inputs.map((x, i) => (i === index ? replaced : x)));
+        return yield* run(inputs.map((x, i) => (i === index ? replaced : x)));
       } finally {
         replaced.dispose();
       }
     },
-    vjp(u) {
+    *vjp(u) {
       const dy = tf.tensor(Float32Array.from(u), outputShape, "float32");
       try {
         const grads = tf.tidy(() => gradsOf([...inputs], dy));
-        const out = grads.map((g) => Float64Array.from(g.dataSync() as Float32Array));
-        tf.dispose(grads);
-        return out;
+        try {
+          return (yield grads).map((g) => Float64Array.from(g));
+        } finally {
+          tf.dispose(grads);
+        }
       } finally {
         dy.dispose();
       }

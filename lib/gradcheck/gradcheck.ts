@@ -13,7 +13,9 @@ import { diagnose, diagnoseProjections, type VjpPair } from "./diagnose";
 import { makeEvaluator, type Evaluator, type TensorFn } from "./evaluate";
 import { analyticJacobians, numericJacobian, transposeTimes, type NumericJacobian } from "./jacobian";
 import { estimateTermScale, project, type Projection } from "./projection";
+import { runAsync, runSync, type Reads } from "./reads";
 import { FLOAT32_TOLERANCES, toleranceFor, type Tolerances } from "./tolerance";
+import { syncReadProblem } from "../sync_read";
 
 export interface GradcheckOptions extends Partial<Tolerances> {
   /** "auto" (default): full Jacobian when outputs × input elements ≤ maxFullEntries. */
@@ -32,9 +34,28 @@ export interface GradcheckOptions extends Partial<Tolerances> {
 
 const DEFAULT_MAX_FULL_ENTRIES = 16384;
 
+/**
+ * Check `op`'s backward against finite differences, reading values synchronously: on cpu, wasm,
+ * tfjs-node, and webgpu in a browser. gradcheckAsync gives the same report on every backend.
+ */
 export function gradcheck(op: TensorFn | CustomFunction<tf.Tensor[]>, inputs: readonly tf.Tensor[], options: GradcheckOptions = {}): GradcheckReport {
+  const problem = syncReadProblem();
+  if (problem !== null) throw new Error(`gradcheck(${opName(op, options)}): ${problem}; use \`await gradcheckAsync(…)\`, which gives the same report on every backend`);
+  return runSync(gradcheckSteps(op, inputs, options));
+}
+
+/** gradcheck, reading values asynchronously: works on every backend, webgpu in Node and Deno included. */
+export function gradcheckAsync(op: TensorFn | CustomFunction<tf.Tensor[]>, inputs: readonly tf.Tensor[], options: GradcheckOptions = {}): Promise<GradcheckReport> {
+  return runAsync(gradcheckSteps(op, inputs, options));
+}
+
+function opName(op: TensorFn | CustomFunction<tf.Tensor[]>, options: GradcheckOptions): string {
+  return options.name ?? (typeof op === "function" ? op.name || "function" : op.name);
+}
+
+function* gradcheckSteps(op: TensorFn | CustomFunction<tf.Tensor[]>, inputs: readonly tf.Tensor[], options: GradcheckOptions): Reads<GradcheckReport> {
   const fn: TensorFn = typeof op === "function" ? op : (...xs) => op.apply(...xs);
-  const name = options.name ?? (typeof op === "function" ? op.name || "function" : op.name);
+  const name = opName(op, options);
   const names = options.inputNames ?? (typeof op === "function" ? undefined : op.definition.inputNames);
   const label = (i: number) => (names?.[i] === undefined ? `input ${i}` : `input ${i} (${names[i]})`);
   const t: Tolerances = { ...FLOAT32_TOLERANCES, ...definedOnly(options) };
@@ -43,7 +64,7 @@ export function gradcheck(op: TensorFn | CustomFunction<tf.Tensor[]>, inputs: re
   inputs.forEach((x, i) => {
     if (!(x instanceof tf.Tensor)) throw new TypeError(`gradcheck(${name}): ${label(i)} is not a tf.Tensor`);
   });
-  const ev = makeEvaluator(fn, inputs, name);
+  const ev = yield* makeEvaluator(fn, inputs, name);
   const m = ev.output.length;
   const checked = inputs.map((x) => x.dtype === "float32");
   const modeOf = (i: number): "full" | "projection" => {
@@ -54,20 +75,22 @@ export function gradcheck(op: TensorFn | CustomFunction<tf.Tensor[]>, inputs: re
   const projected = inputs.map((_, i) => i).filter((i) => checked[i] && modeOf(i) === "projection");
 
   // Numerical side first: it needs only the forward, which must work for a check to mean anything.
-  const numeric = new Map(full.map((i) => [i, numericJacobian(ev, i, t.eps)] as const));
+  const numeric = new Map<number, NumericJacobian>();
+  for (const i of full) numeric.set(i, yield* numericJacobian(ev, i, t.eps));
   const termScale = new Float64Array(m);
   for (let k = 0; k < m; k++) termScale[k] = Math.abs(ev.output[k]!);
   for (const i of full) numeric.get(i)!.termScale.forEach((s, k) => (termScale[k] = termScale[k]! + s));
-  for (const i of projected) estimateTermScale(ev, i, t.eps, generator).forEach((s, k) => (termScale[k] = termScale[k]! + s));
+  for (const i of projected) (yield* estimateTermScale(ev, i, t.eps, generator)).forEach((s, k) => (termScale[k] = termScale[k]! + s));
 
   const reports: InputReport[] = [];
   let analytic: Map<number, Float64Array>;
   let projectionUs: Float64Array[];
   let projectionVjps: Float64Array[][];
   try {
-    analytic = analyticJacobians(ev, full);
+    analytic = yield* analyticJacobians(ev, full);
     projectionUs = Array.from({ length: projected.length ? (options.projections ?? 4) : 0 }, () => generator.normalArray(m));
-    projectionVjps = projectionUs.map((u) => ev.vjp(u));
+    projectionVjps = [];
+    for (const u of projectionUs) projectionVjps.push(yield* ev.vjp(u));
   } catch (error) {
     return finish({ name, passed: false, inputs: backwardFailed(error, inputs, checked, label) }, options);
   }
@@ -79,12 +102,13 @@ export function gradcheck(op: TensorFn | CustomFunction<tf.Tensor[]>, inputs: re
     } else if (numeric.has(i)) {
       reports.push({ ...base, mode: "full", ...compareFull(ev, i, numeric.get(i)!, analytic.get(i)!, termScale, t) });
     } else {
-      const projections = projectionUs.map((u, p) => project(ev, i, u, projectionVjps[p]![i]!, t.eps, generator));
+      const projections: Projection[] = [];
+      for (const [p, u] of projectionUs.entries()) projections.push(yield* project(ev, i, u, projectionVjps[p]![i]!, t.eps, generator));
       const comparison = compareProjections(projections, projectionUs, termScale, t);
       reports.push({ ...base, mode: "projection", ...comparison, diagnosis: comparison.passed ? null : diagnoseProjections(base.label, projections) });
     }
   }
-  explainFailures(ev, reports, numeric, analytic, termScale, t, generator, options.maxFullEntries ?? DEFAULT_MAX_FULL_ENTRIES);
+  yield* explainFailures(ev, reports, numeric, analytic, termScale, t, generator, options.maxFullEntries ?? DEFAULT_MAX_FULL_ENTRIES);
   return finish({ name, passed: reports.every((r) => r.passed), inputs: reports }, options);
 }
 
@@ -147,7 +171,7 @@ function compareProjections(projections: Projection[], us: Float64Array[], termS
  * For failing inputs: a projection failure is re-run as a full Jacobian where affordable (to
  * point at an element), then every failure gets a diagnosis from one random vjp.
  */
-function explainFailures(
+function* explainFailures(
   ev: Evaluator,
   reports: InputReport[],
   numeric: Map<number, NumericJacobian>,
@@ -156,18 +180,20 @@ function explainFailures(
   t: Tolerances,
   generator: Generator,
   maxFullEntries: number,
-): void {
+): Reads<void> {
   if (reports.every((r) => r.passed)) return;
   const m = ev.output.length;
   for (const r of reports) {
     if (r.passed || r.mode !== "projection" || m * ev.values[r.index]!.length > maxFullEntries * 4) continue;
-    const num = numericJacobian(ev, r.index, t.eps);
-    const ana = analyticJacobians(ev, [r.index]).get(r.index)!;
+    const num = yield* numericJacobian(ev, r.index, t.eps);
+    const ana = (yield* analyticJacobians(ev, [r.index])).get(r.index)!;
     numeric.set(r.index, num);
     analytic.set(r.index, ana);
     Object.assign(r, compareFull(ev, r.index, num, ana, termScale, t), { mode: "full" });
   }
   const u = generator.normalArray(m);
+  // One backward serves every input that has no analytic Jacobian.
+  const vjp = reports.every((r) => analytic.has(r.index)) ? null : yield* ev.vjp(u);
   const pairs: VjpPair[] = reports.map((r) => {
     const num = numeric.get(r.index);
     const ana = analytic.get(r.index);
@@ -175,7 +201,7 @@ function explainFailures(
     return {
       label: r.label,
       shape: r.shape,
-      analytic: ana ? transposeTimes(ana, m, n, u) : ev.vjp(u)[r.index]!,
+      analytic: ana ? transposeTimes(ana, m, n, u) : vjp![r.index]!,
       numerical: num ? transposeTimes(num.values, m, n, u) : null,
     };
   });

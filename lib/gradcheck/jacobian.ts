@@ -5,6 +5,7 @@
  */
 import type { Evaluator } from "./evaluate";
 import { shifted } from "./evaluate";
+import type { Reads } from "./reads";
 import { stepFor } from "./tolerance";
 
 export interface NumericJacobian {
@@ -18,7 +19,7 @@ export interface NumericJacobian {
   termScale: Float64Array;
 }
 
-export function numericJacobian(ev: Evaluator, index: number, eps: number): NumericJacobian {
+export function* numericJacobian(ev: Evaluator, index: number, eps: number): Reads<NumericJacobian> {
   const x = ev.values[index]!;
   const n = x.length;
   const m = ev.output.length;
@@ -29,13 +30,16 @@ export function numericJacobian(ev: Evaluator, index: number, eps: number): Nume
   for (let j = 0; j < n; j++) {
     const h = stepFor(x[j]!, eps);
     const [p1, m1, p2, m2] = [h, -h, 2 * h, -2 * h].map((t) => shifted(x, null, j, t));
-    const [f1p, f1m, f2p, f2m] = [p1!, m1!, p2!, m2!].map((xs) => ev.forwardWith(index, xs));
+    const f1p = yield* ev.forwardWith(index, p1!);
+    const f1m = yield* ev.forwardWith(index, m1!);
+    const f2p = yield* ev.forwardWith(index, p2!);
+    const f2m = yield* ev.forwardWith(index, m2!);
     const half1 = (p1![j]! - m1![j]!) / 2;
     const half2 = (p2![j]! - m2![j]!) / 2;
     halfSteps[j] = half1;
     for (let k = 0; k < m; k++) {
-      const d1 = (f1p![k]! - f1m![k]!) / (2 * half1);
-      const d2 = (f2p![k]! - f2m![k]!) / (2 * half2);
+      const d1 = (f1p[k]! - f1m[k]!) / (2 * half1);
+      const d2 = (f2p[k]! - f2m[k]!) / (2 * half2);
       values[k * n + j] = d1;
       truncation[k * n + j] = Math.abs(d2 - d1) / 3;
       termScale[k] = termScale[k]! + Math.abs(d1 * x[j]!);
@@ -45,7 +49,7 @@ export function numericJacobian(ev: Evaluator, index: number, eps: number): Nume
 }
 
 /** Analytic Jacobians of the given inputs: row k is the backward of the k-th unit vector. */
-export function analyticJacobians(ev: Evaluator, indices: readonly number[]): Map<number, Float64Array> {
+export function* analyticJacobians(ev: Evaluator, indices: readonly number[]): Reads<Map<number, Float64Array>> {
   const m = ev.output.length;
   const out = new Map(indices.map((i) => [i, new Float64Array(m * ev.values[i]!.length)] as const));
   if (indices.length === 0) return out;
@@ -53,7 +57,7 @@ export function analyticJacobians(ev: Evaluator, indices: readonly number[]): Ma
   for (let k = 0; k < m; k++) {
     u.fill(0);
     u[k] = 1;
-    const grads = ev.vjp(u);
+    const grads = yield* ev.vjp(u);
     for (const i of indices) {
       const n = ev.values[i]!.length;
       out.get(i)!.set(grads[i]!, k * n);

@@ -7,6 +7,7 @@
 import type { Generator } from "../random";
 import type { Evaluator } from "./evaluate";
 import { shifted } from "./evaluate";
+import type { Reads } from "./reads";
 
 export interface Projection {
   analytic: number;
@@ -22,22 +23,25 @@ export interface Projection {
 }
 
 /** One projection of input `index`, for output weights `u` and that input's Jᵀu. */
-export function project(ev: Evaluator, index: number, u: Float64Array, jtu: Float64Array, t: number, generator: Generator): Projection {
+export function* project(ev: Evaluator, index: number, u: Float64Array, jtu: Float64Array, t: number, generator: Generator): Reads<Projection> {
   const x = ev.values[index]!;
   const r = generator.normalArray(x.length);
   const rMax = r.reduce((a, b) => Math.max(a, Math.abs(b)), 0) || 1;
   // Each element moves by at most t·max(1, |x|), the step a full Jacobian would take.
   const v = r.map((rj, j) => (rj * Math.max(1, Math.abs(x[j]!))) / rMax);
-  const g = (xs: Float64Array) => dot(u, ev.forwardWith(index, xs));
-  const at = (scale: number) => {
+  function* g(xs: Float64Array): Reads<number> {
+    return dot(u, yield* ev.forwardWith(index, xs));
+  }
+  function* at(scale: number): Reads<{ numerical: number; analytic: number }> {
     const plus = shifted(x, v, 0, scale * t);
     const minus = shifted(x, v, 0, -scale * t);
     let analytic = 0;
     for (let j = 0; j < x.length; j++) analytic += jtu[j]! * (plus[j]! - minus[j]!);
-    return { numerical: (g(plus) - g(minus)) / (2 * scale * t), analytic: analytic / (2 * scale * t) };
-  };
-  const one = at(1);
-  const two = at(2);
+    const numerical = ((yield* g(plus)) - (yield* g(minus))) / (2 * scale * t);
+    return { numerical, analytic: analytic / (2 * scale * t) };
+  }
+  const one = yield* at(1);
+  const two = yield* at(2);
   return {
     analytic: one.analytic,
     numerical: one.numerical,
@@ -53,14 +57,14 @@ export function project(ev: Evaluator, index: number, u: Float64Array, jtu: Floa
  * of two sign draws guards against an unlucky one. (The 1-norm a full Jacobian gives would need
  * the number of terms per output, which a projection cannot see; the measured noise covers it.)
  */
-export function estimateTermScale(ev: Evaluator, index: number, t: number, generator: Generator): Float64Array {
+export function* estimateTermScale(ev: Evaluator, index: number, t: number, generator: Generator): Reads<Float64Array> {
   const x = ev.values[index]!;
   const m = ev.output.length;
   const out = new Float64Array(m);
   for (let draw = 0; draw < 2; draw++) {
     const w = x.map((xj) => (generator.uniform() < 0.5 ? -xj : xj));
-    const plus = ev.forwardWith(index, shifted(x, w, 0, t));
-    const minus = ev.forwardWith(index, shifted(x, w, 0, -t));
+    const plus = yield* ev.forwardWith(index, shifted(x, w, 0, t));
+    const minus = yield* ev.forwardWith(index, shifted(x, w, 0, -t));
     for (let k = 0; k < m; k++) out[k] = Math.max(out[k]!, Math.abs(plus[k]! - minus[k]!) / (2 * t));
   }
   return out;

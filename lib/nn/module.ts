@@ -4,6 +4,7 @@
  * same class would give in PyTorch ("weight", "bias", "layers.0.weight", …).
  */
 import * as tf from "@tensorflow/tfjs";
+import { syncReadProblem } from "../sync_read";
 import { Parameter } from "./parameter";
 import { checkShape, flattenNested, StateDictError, type StateDict } from "./state_dict";
 
@@ -23,11 +24,23 @@ export abstract class Module {
     return this.namedParameters().map(([, p]) => p);
   }
 
-  /** Parameter values as JSON-ready nested arrays (reads them from the device). */
+  /**
+   * Parameter values as JSON-ready nested arrays, read synchronously: on cpu, wasm, tfjs-node and
+   * webgpu in a browser. stateDictAsync() reads them on every backend.
+   */
   stateDict(): StateDict {
+    const problem = syncReadProblem();
+    if (problem !== null) throw new Error(`stateDict(): ${problem}; use \`await model.stateDictAsync()\``);
     const out: StateDict = {};
     for (const [name, p] of this.namedParameters()) out[name] = p.value.arraySync() as StateDict[string];
     return out;
+  }
+
+  /** Parameter values as JSON-ready nested arrays, read asynchronously (every backend). */
+  async stateDictAsync(): Promise<StateDict> {
+    const named = this.namedParameters();
+    const values = await Promise.all(named.map(([, p]) => p.value.array()));
+    return Object.fromEntries(named.map(([name], i) => [name, values[i] as StateDict[string]]));
   }
 
   /**
