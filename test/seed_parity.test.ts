@@ -46,4 +46,4 @@ describeEachBackend("the seed's training against PyTorch", () => {
     assert.match(warnings[0]!, /^Using a target size \(torch\.Size\(\[1\]\)\) that is different to the input size \(torch\.Size\(\[1, 1\]\)\)\. This will likely lead to incorrect results due to broadcasting\./);
     result.model.dispose();
   });
-});
+}, { webgpu: true });

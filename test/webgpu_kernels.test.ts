@@ -1,9 +1,8 @@
 /**
  * MYLINEAR's WebGPU kernels, the parts that need no GPU: which shader each size gets, that a
  * pipeline key covers everything its WGSL depends on, the subgroup rule, and defineFunction's
- * kernel hook (exercised with a kernel registered for the cpu backend). Then the kernels
- * themselves against the cpu backend where Node has a WebGPU adapter (Dawn, the npm package
- * `webgpu`); here it has none, and that test says so and why. Deno's suite runs them on llvmpipe.
+ * kernel hook (exercised with a kernel registered for the cpu backend). The kernels themselves run
+ * in webgpu_dawn.test.ts (Node, Dawn) and in the Deno suite (wgpu).
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -16,7 +15,6 @@ import { decideSubgroups } from "../lib/webgpu/device";
 import { DOT_MAX_ROWS, dotWgsl } from "../lib/webgpu/dot";
 import { gemmWgsl, tileProblem, TILES, type GemmSpec } from "../lib/webgpu/gemm";
 import { chooseTile, fitsWebGPUGrid, planLinear, type LinearProduct } from "../lib/webgpu/linear_kernels";
-import { FLOAT32_OP_RTOL } from "./support/tolerances";
 
 const PRODUCTS: LinearProduct[] = ["forward", "backpropInput", "backpropWeight"];
 
@@ -188,40 +186,6 @@ describe("defineFunction's kernel hook (a kernel registered for the cpu backend)
       );
     } finally {
       tf.unregisterKernel(kernelName, "cpu");
-    }
-  });
-});
-
-describe("the kernels on Node's WebGPU (Dawn)", async () => {
-  // Node's WebGPU is the npm package `webgpu` (Dawn), not a dependency: skip with the reason where it is missing or offers no adapter.
-  let reason: string | null = null;
-  try {
-    await setBackend("webgpu");
-  } catch (error) {
-    reason = (error as Error).message;
-  }
-  it("forward and gradients equal the cpu backend on 37×5→3, 129×257→65, 3×64→10", { skip: reason ? `no WebGPU adapter in Node here: ${reason}` : false }, async () => {
-    const g = new Generator(Date.now() >>> 0);
-    for (const [batch, inF, outF] of [[37, 5, 3], [129, 257, 65], [3, 64, 10]] as const) {
-      const data = [g.normalArray(batch * inF), g.normalArray(outF * inF), g.normalArray(outF), g.normalArray(batch * outF)].map((a) => Float32Array.from(a));
-      const run = async (backend: "cpu" | "webgpu") => {
-        await setBackend(backend);
-        const [x, w, b, dy] = [tf.tensor2d(data[0]!, [batch, inF]), tf.tensor2d(data[1]!, [outF, inF]), tf.tensor1d(data[2]!), tf.tensor2d(data[3]!, [batch, outF])];
-        const { value, grads } = tf.valueAndGrads((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => LinearF.apply(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D))([x, w, b], dy);
-        const out = await Promise.all([value, ...grads].map((t) => t.data()));
-        tf.dispose([x, w, b, dy, value, ...grads]);
-        return out;
-      };
-      const expected = await run("cpu");
-      const actual = await run("webgpu");
-      expected.forEach((e, i) => {
-        let num = 0, den = 0;
-        for (let j = 0; j < e.length; j++) {
-          num += (actual[i]![j]! - e[j]!) ** 2;
-          den += e[j]! ** 2;
-        }
-        assert.ok(Math.sqrt(num / den) <= FLOAT32_OP_RTOL, `output ${i} of ${batch}×${inF}→${outF}: relative error ${Math.sqrt(num / den)}`);
-      });
     }
   });
 });

@@ -1,14 +1,21 @@
 /**
  * Every suite runs on every backend Node has here (tfjs-core's describeWithFlags(ALL_ENVS) idea):
- * cpu and wasm always; webgpu is covered by the Deno suite, where an adapter exists.
+ * cpu and wasm always; webgpu for the suites that ask for it, on Dawn (a GPU, or Mesa's llvmpipe
+ * through Dawn's OpenGL ES backend), skipped with the reason where Node has no WebGPU at all. The
+ * WebGPU kernels themselves are checked in webgpu_dawn.test.ts, and in the Deno suite.
  */
-import { before, describe } from "node:test";
+import { before, describe, it } from "node:test";
 import { setBackend } from "../../lib/backend";
 
 export const NODE_BACKENDS = ["cpu", "wasm"] as const;
-export type NodeBackend = (typeof NODE_BACKENDS)[number];
+export type NodeBackend = (typeof NODE_BACKENDS)[number] | "webgpu";
 
-export function describeEachBackend(name: string, body: (backend: NodeBackend) => void): void {
+export interface EachBackendOptions {
+  /** Also run the suite on webgpu (default false: llvmpipe is slow, and most suites test backend-neutral code). */
+  webgpu?: boolean;
+}
+
+export function describeEachBackend(name: string, body: (backend: NodeBackend) => void, options: EachBackendOptions = {}): void {
   for (const backend of NODE_BACKENDS) {
     describe(`${name} [${backend}]`, () => {
       before(async () => {
@@ -17,4 +24,27 @@ export function describeEachBackend(name: string, body: (backend: NodeBackend) =
       body(backend);
     });
   }
+  if (!options.webgpu) return;
+  describe(`${name} [webgpu]`, async () => {
+    const reason = await webgpuUnavailable();
+    if (reason !== null) {
+      it(`not run: ${reason}`, { skip: reason }, () => {});
+      return;
+    }
+    before(async () => {
+      await setBackend("webgpu");
+    });
+    body("webgpu");
+  });
+}
+
+let probed: Promise<string | null> | null = null;
+
+/** Why setBackend("webgpu") cannot start in this process, or null when it can (asked once). */
+export function webgpuUnavailable(): Promise<string | null> {
+  probed ??= setBackend("webgpu").then(
+    () => null,
+    (error: Error) => `no WebGPU in Node here: ${error.message}`,
+  );
+  return probed;
 }
