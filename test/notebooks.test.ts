@@ -22,6 +22,7 @@ import { ensureSystemDeps, jupyterPython } from "../kernel/system_deps";
 import { PLANTED_MISTAKES } from "../lib/ops/linear_mistakes";
 import { FACT_MIME, type Fact } from "../lib/notebook/facts";
 import { PLOTLY_MIME } from "../lib/plot/show";
+import { webgpuUnavailable } from "./support/backends";
 
 const OUT = join(ROOT, "test", "out", "notebooks");
 const SCREENSHOTS = join(ROOT, "test", "out", "screenshots");
@@ -241,6 +242,31 @@ describe("the gradlab kernel", () => {
       assert.match(describeFailure(run.name, run.failure), /^fails_midway: cell 3 \(code cell 2, `const broken: number = JSON\.parse\("\[1, 2"\);`\) failed:\n\s+.*SyntaxError/s);
       const nb = JSON.parse(readFileSync(run.executed!, "utf8")) as Notebook;
       assert.match(joinText(nb.cells[1]!.outputs![0]!.text), /kept 41/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("all four run on the webgpu backend too (GRADLAB_BACKEND=webgpu: Dawn in the kernel; llvmpipe here) and keep their facts", async (t) => {
+    // What a notebook on a GPU machine does: the same cells, tfjs-backend-webgpu, gradlab's kernels.
+    const unavailable = await webgpuUnavailable();
+    if (unavailable) return t.skip(unavailable);
+    const dir = mkdtempSync(join(tmpdir(), "gradlab-webgpu-notebooks-"));
+    try {
+      const notebooks = notebookNames().map((n) => join(NOTEBOOK_DIR, `${n}.ipynb`));
+      const webgpuRuns = await executeNotebooks(notebooks, { outDir: dir, env: { ...jupyterEnv, GRADLAB_BACKEND: "webgpu" }, html: false });
+      for (const run of webgpuRuns) {
+        assert.equal(run.error, null, `${run.name}: ${run.error}`);
+        assert.equal(run.failure, null, run.failure ? describeFailure(run.name, run.failure) : "");
+      }
+      const nb = (name: string) => JSON.parse(readFileSync(webgpuRuns.find((r) => r.name === name)!.executed!, "utf8")) as Notebook;
+      for (const run of webgpuRuns) assert.equal(fact<{ name: string }>(nb(run.name), "backend").name, "webgpu", run.name);
+      assert.equal(fact<{ passed: boolean }>(nb("02_gradcheck"), "gradcheck_linear").passed, true);
+      assert.ok(fact<{ caught: boolean }[]>(nb("02_gradcheck"), "planted_mistakes").every((m) => m.caught));
+      const w = fact<{ w1: number; w2: number; b: number }>(nb("03_train"), "final_weights");
+      assert.ok(Math.abs(w.w1 - 2) < 0.05 && Math.abs(w.w2 - 3) < 0.05 && Math.abs(w.b - 4) < 0.05, JSON.stringify(w));
+      assert.ok(fact<{ maxRelativeGap: number }>(nb("03_train"), "loss_vs_pytorch").maxRelativeGap < 1e-2);
+      for (const run of fact<{ runs: { maxRelativeDifference: number }[] }>(nb("04_export"), "ort_vs_gradlab").runs) assert.ok(run.maxRelativeDifference < 1e-5);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

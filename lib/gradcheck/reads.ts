@@ -17,14 +17,14 @@ export function runSync<T>(steps: Reads<T>): T {
   while (!next.done) {
     let values: Float32Array[];
     try {
-      values = next.value.map((t) => t.dataSync() as Float32Array);
+      values = (next.value as readonly tf.Tensor[]).map((t) => t.dataSync() as Float32Array);
     } catch (error) {
       next = steps.throw(error);
       continue;
     }
     next = steps.next(values);
   }
-  return next.value;
+  return next.value as T;
 }
 
 export async function runAsync<T>(steps: Reads<T>): Promise<T> {
@@ -32,12 +32,12 @@ export async function runAsync<T>(steps: Reads<T>): Promise<T> {
   while (!next.done) {
     let values: Float32Array[];
     try {
-      values = (await Promise.all(next.value.map((t) => t.data()))) as Float32Array[];
+      values = (await Promise.all((next.value as readonly tf.Tensor[]).map((t) => t.data()))) as Float32Array[];
     } catch (error) {
       next = steps.throw(error);
       continue;
     }
     next = steps.next(values);
   }
-  return next.value;
+  return next.value as T;
 }

@@ -1,0 +1,32 @@
+/**
+ * The two Jacobians gradcheck compares, for looking at them (a notebook's scatter plot): the
+ * numerical one from central differences and the analytic one from the backward, row-major
+ * [output elements × input elements]. Asynchronous, so it runs on every backend.
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { CustomFunction } from "../function";
+import { makeEvaluator, type TensorFn } from "./evaluate";
+import { analyticJacobians, numericJacobian } from "./jacobian";
+import { runAsync, type Reads } from "./reads";
+import { FLOAT32_TOLERANCES } from "./tolerance";
+
+export interface JacobianPair {
+  /** The input's index among the op's inputs. */
+  index: number;
+  numerical: Float64Array;
+  analytic: Float64Array;
+}
+
+export function jacobians(op: TensorFn | CustomFunction<tf.Tensor[]>, inputs: readonly tf.Tensor[], indices?: readonly number[], eps = FLOAT32_TOLERANCES.eps): Promise<JacobianPair[]> {
+  const fn: TensorFn = typeof op === "function" ? op : (...xs) => op.apply(...xs);
+  const name = typeof op === "function" ? op.name || "function" : op.name;
+  const which = indices ?? inputs.map((_, i) => i);
+  function* steps(): Reads<JacobianPair[]> {
+    const ev = yield* makeEvaluator(fn, inputs, name);
+    const analytic = yield* analyticJacobians(ev, which);
+    const out: JacobianPair[] = [];
+    for (const index of which) out.push({ index, numerical: (yield* numericJacobian(ev, index, eps)).values, analytic: analytic.get(index)! });
+    return out;
+  }
+  return runAsync(steps());
+}
