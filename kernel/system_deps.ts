@@ -12,6 +12,11 @@ import { existsSync } from "node:fs";
 export const JUPYTER_PACKAGES = ["jupyter-nbconvert", "python3-nbclient", "python3-ipykernel", "jupyter-client"] as const;
 export const SYSTEM_PACKAGES = [...JUPYTER_PACKAGES, "chromium"] as const;
 export const MATHJAX_PACKAGE = "libjs-mathjax";
+/**
+ * Mesa's EGL and llvmpipe: Node's software WebGPU (Dawn's OpenGL ES backend), which the tests use
+ * to run gradlab's WebGPU kernels on machines without a GPU.
+ */
+export const SOFTWARE_GPU_PACKAGES = ["libegl1", "libegl-mesa0", "libgl1-mesa-dri"] as const;
 const MATHJAX_FILE = "/usr/share/javascript/mathjax/MathJax.js";
 
 /** Python modules the notebook runner imports, and the package that provides each. */
@@ -74,6 +79,26 @@ export function mathjaxPresent(): boolean {
 
 export function chromiumPresent(path = process.env.GRADLAB_CHROMIUM || "/usr/bin/chromium"): boolean {
   return existsSync(path);
+}
+
+/** Those of `packages` that dpkg does not list as installed ([] where there is no dpkg to ask). */
+export function debianPackagesMissing(packages: readonly string[]): string[] {
+  const r = spawnSync("dpkg-query", ["-W", "-f=${Package} ${Status}\\n", ...packages], { encoding: "utf8" });
+  if (r.error) return [];
+  const installed = new Set(r.stdout.split("\n").filter((l) => l.endsWith(" installed")).map((l) => l.split(" ")[0]!.split(":")[0]!));
+  return packages.filter((p) => !installed.has(p));
+}
+
+/**
+ * Makes sure Node's software WebGPU can start: installs Mesa's EGL and llvmpipe as root; otherwise
+ * returns the command that would (and the WebGPU tests then say they were skipped, and why).
+ */
+export function ensureSoftwareGpu(log: (line: string) => void = () => {}): string | null {
+  const missing = debianPackagesMissing(SOFTWARE_GPU_PACKAGES);
+  if (missing.length === 0) return null;
+  if (!mayInstall()) return `Mesa's software GPU is not installed: ${installAdvice(missing)}`;
+  aptInstall(missing, log);
+  return null;
 }
 
 /** Installing is allowed as root unless GRADLAB_NO_APT is set (then only the advice is given). */

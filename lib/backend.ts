@@ -3,8 +3,8 @@
  * user installed it, else WebGPU on a hardware adapter (Dawn in Node, `navigator.gpu` in Deno and
  * browsers: webgpu/navigator_gpu.ts), else wasm, else cpu. A software adapter (llvmpipe, SwiftShader,
  * a fallback adapter) is used only when WebGPU is asked for by name: it runs the kernels correctly
- * but far slower than wasm. Asked for by name in Node, WebGPU also tries Dawn's OpenGL ES backend,
- * where Mesa's llvmpipe is found on machines with no GPU.
+ * but far slower than wasm. Asked for by name in Node, WebGPU also tries software instances of Dawn
+ * (Mesa's llvmpipe through OpenGL ES, SwiftShader through Vulkan) on machines with no GPU.
  *
  * Every optional package is imported dynamically, inside try/catch, so none is ever required and
  * the same source runs under Node, Deno and tslab (which compiles to CommonJS).
@@ -12,7 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { describeAdapter, requestAdapter } from "./webgpu/adapter";
 import { installSubgroupCapableFactory, prepareWebGPUKernels, type WebGPUBackendClass } from "./webgpu/device";
-import { installSoftwareDawn, navigatorGpu } from "./webgpu/navigator_gpu";
+import { navigatorGpu, softwareDawns } from "./webgpu/navigator_gpu";
 
 export type BackendChoice = "auto" | "tensorflow" | "webgpu" | "wasm" | "cpu";
 export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "tensorflow", "webgpu", "wasm", "cpu"];
@@ -93,15 +93,19 @@ const ACTIVATE: Record<Exclude<BackendChoice, "auto">, Activate> = {
     let nav = await navigatorGpu();
     if (nav === null) return "no WebGPU implementation (no navigator.gpu, and neither the npm package `webgpu` nor DAWN_NODE's Dawn)";
     let found = await requestAdapter(nav.gpu);
-    // Dawn's default instance sees Vulkan adapters only; its OpenGL ES backend finds Mesa's llvmpipe.
-    const software = found === null && allowSoftwareAdapter ? await installSoftwareDawn() : null;
-    if (software) {
+    // Dawn's default instance sees hardware Vulkan adapters only; software ones need other instances.
+    const tried: string[] = [nav.source];
+    for (const install of found === null && allowSoftwareAdapter ? softwareDawns() : []) {
+      const software = await install();
+      if (software === null) continue;
       nav = software;
+      tried.push(nav.source);
       found = await requestAdapter(nav.gpu);
+      if (found !== null) break;
     }
     if (found === null) {
-      const why = software ? "; nor on Dawn's OpenGL ES backend (Mesa's llvmpipe needs libegl-mesa0 and libgl1-mesa-dri)" : nav.dawn && !allowSoftwareAdapter ? '; setBackend("webgpu") also tries Dawn\'s OpenGL ES backend (software)' : "";
-      return `${nav.source} offers no adapter${why}`;
+      if (tried.length > 1) return `no adapter from ${tried.join(", nor ")} (software WebGPU in Node: Mesa's llvmpipe needs libegl-mesa0 and libgl1-mesa-dri; SwiftShader comes with Debian's chromium)`;
+      return `${nav.source} offers no adapter${nav.dawn && !allowSoftwareAdapter ? '; setBackend("webgpu") also tries software adapters' : ""}`;
     }
     const description = await describeAdapter(found.adapter);
     if (description.software && !allowSoftwareAdapter) return softwareOnly(description.name);

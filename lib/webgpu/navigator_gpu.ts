@@ -7,9 +7,10 @@
  * GRADLAB_DAWN_FLAGS holds Dawn's create() flags, space-separated (a flag's value may hold commas):
  * "backend=vulkan", "enable-dawn-features=allow_unsafe_apis,disable_robustness", … Dawn's default
  * instance looks for Vulkan adapters only. Where it finds none and software is acceptable,
- * installSoftwareDawn() makes an instance on Dawn's OpenGL ES backend instead, which Mesa serves
- * with llvmpipe on any Linux machine with libEGL: slow, but it runs the same kernels, so Node's
- * WebGPU path is tested where there is no GPU.
+ * softwareDawns() offers other instances, fastest first: Dawn's OpenGL ES backend, which Mesa
+ * serves with llvmpipe on any Linux machine with libEGL (compatibility mode); then Dawn's Vulkan
+ * backend on SwiftShader, the Vulkan driver Chromium ships (core WebGPU with subgroups, about 10×
+ * slower). Both run the same kernels, so Node's WebGPU path is tested where there is no GPU.
  */
 
 type DawnModule = { create(flags: string[]): GPU; globals: object };
@@ -36,23 +37,49 @@ export async function navigatorGpu(): Promise<NavigatorGpu | null> {
 }
 
 /**
- * Replace gradlab's Dawn instance with one on Dawn's OpenGL ES backend. Returns null (and changes
- * nothing) where navigator.gpu is the platform's own, where GRADLAB_DAWN_FLAGS already chose, or
- * where there is no Dawn.
+ * Software instances to try in turn when Dawn's default one offers no adapter: each call installs
+ * one as navigator.gpu. None where navigator.gpu is the platform's own, where GRADLAB_DAWN_FLAGS
+ * already chose, or where there is no Dawn.
  */
-export async function installSoftwareDawn(): Promise<NavigatorGpu | null> {
-  if (installed && !installed.dawn) return null;
-  if (dawnFlagsFromEnv().length > 0) return null;
-  return await installDawn([...SOFTWARE_DAWN_FLAGS]);
+export function softwareDawns(): (() => Promise<NavigatorGpu | null>)[] {
+  if (installed && !installed.dawn) return [];
+  if (dawnFlagsFromEnv().length > 0) return [];
+  const env = processEnv();
+  const icd = SWIFTSHADER_ICDS.find(fileExists);
+  const vulkanChosen = env !== null && (env.VK_ICD_FILENAMES !== undefined || env.VK_DRIVER_FILES !== undefined);
+  return [
+    () => installDawn([...SOFTWARE_DAWN_FLAGS]),
+    ...(icd && !vulkanChosen
+      ? [
+          () => {
+            // The Vulkan loader reads this at each instance's creation; only SwiftShader is loaded.
+            env!.VK_ICD_FILENAMES = icd;
+            return installDawn([], `SwiftShader from ${icd}`);
+          },
+        ]
+      : []),
+  ];
 }
+
+/** Where Chromium packages put SwiftShader's Vulkan driver manifest (Debian, Ubuntu, Google Chrome). */
+export const SWIFTSHADER_ICDS: readonly string[] = ["/usr/lib/chromium/vk_swiftshader_icd.json", "/usr/lib/chromium-browser/vk_swiftshader_icd.json", "/opt/google/chrome/vk_swiftshader_icd.json"];
 
 /** GRADLAB_DAWN_FLAGS, split on whitespace. */
 export function dawnFlagsFromEnv(): string[] {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return (env?.GRADLAB_DAWN_FLAGS ?? "").split(/\s+/).filter(Boolean);
+  return (processEnv()?.GRADLAB_DAWN_FLAGS ?? "").split(/\s+/).filter(Boolean);
 }
 
-async function installDawn(flags: string[]): Promise<NavigatorGpu | null> {
+function processEnv(): Record<string, string | undefined> | null {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? null;
+}
+
+function fileExists(path: string): boolean {
+  const process = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
+  if (typeof process?.getBuiltinModule !== "function") return false;
+  return (process.getBuiltinModule("node:fs") as typeof import("node:fs")).existsSync(path);
+}
+
+async function installDawn(flags: string[], note?: string): Promise<NavigatorGpu | null> {
   const found = await loadDawn();
   if (!found) return null;
   if (flags.some((f) => /^backend=opengl(es)?$/i.test(f))) useSurfacelessEgl();
@@ -60,7 +87,8 @@ async function installDawn(flags: string[]): Promise<NavigatorGpu | null> {
   Object.assign(globalThis, found.module.globals);
   const g = globalThis as { navigator?: object };
   Object.defineProperty(globalThis, "navigator", { value: { ...(g.navigator ?? {}), gpu }, configurable: true, writable: true });
-  installed = { gpu, source: `Dawn (${found.from})${flags.length ? ` with flags ${flags.join(" ")}` : ""}`, dawn: true };
+  const details = [flags.length ? `flags ${flags.join(" ")}` : null, note ?? null].filter(Boolean).join(", ");
+  installed = { gpu, source: `Dawn (${found.from})${details ? ` with ${details}` : ""}`, dawn: true };
   return installed;
 }
 
@@ -93,7 +121,7 @@ async function loadDawn(): Promise<{ module: DawnModule; from: string } | null> 
  * Jupyter kernel; "surfaceless" needs none, and compute needs no window. A value the user set wins.
  */
 function useSurfacelessEgl(): void {
-  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+  const env = processEnv();
   if (env && !env.EGL_PLATFORM) env.EGL_PLATFORM = "surfaceless";
 }
 

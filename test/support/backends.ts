@@ -5,6 +5,7 @@
  * WebGPU kernels themselves are checked in webgpu_dawn.test.ts, and in the Deno suite.
  */
 import { before, describe, it } from "node:test";
+import { ensureSoftwareGpu } from "../../kernel/system_deps";
 import { setBackend } from "../../lib/backend";
 
 export const NODE_BACKENDS = ["cpu", "wasm"] as const;
@@ -40,11 +41,19 @@ export function describeEachBackend(name: string, body: (backend: NodeBackend) =
 
 let probed: Promise<string | null> | null = null;
 
-/** Why setBackend("webgpu") cannot start in this process, or null when it can (asked once). */
+/**
+ * Why setBackend("webgpu") cannot start in this process, or null when it can (asked once). As
+ * root, Mesa's software GPU is installed first where it is missing, so CI always has an adapter.
+ */
 export function webgpuUnavailable(): Promise<string | null> {
-  probed ??= setBackend("webgpu").then(
-    () => null,
-    (error: Error) => `no WebGPU in Node here: ${error.message}`,
-  );
+  probed ??= (async () => {
+    const missing = ensureSoftwareGpu((line) => console.log(line));
+    try {
+      await setBackend("webgpu");
+      return null;
+    } catch (error) {
+      return `no WebGPU in Node here: ${(error as Error).message}${missing ? ` (${missing})` : ""}`;
+    }
+  })();
   return probed;
 }
