@@ -10,6 +10,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
+import { webgpuUnavailable } from "./support/backends";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TMP = mkdtempSync(join(tmpdir(), "gradlab-train-cli-"));
@@ -225,6 +226,17 @@ describe("train task", { concurrency: CONCURRENCY }, () => {
     const reloaded = lastJson(await train("--json", "--init", out, "--lr", "0", "--steps", "1"));
     assert.deepEqual(reloaded.weight, trained.weight);
     assert.deepEqual(reloaded.bias, trained.bias);
+  });
+
+  it("--backend webgpu trains and writes --out (read back asynchronously: no synchronous reads on webgpu in Node)", async (t) => {
+    const unavailable = await webgpuUnavailable();
+    if (unavailable) return t.skip(unavailable);
+    const dir = freshDir("webgpu");
+    const out = join(dir, "model.json");
+    // A later --backend wins over the helper's --backend cpu.
+    const trained = lastJson(await train("--backend", "webgpu", "--json", "--steps", "40", "--out", out));
+    assert.equal(trained.backend, "webgpu");
+    assert.deepEqual(JSON.parse(readFileSync(out, "utf8")), { weight: trained.weight, bias: trained.bias });
   });
 
   describe("bad input: exit code 2 and one line that says what is wrong and what was expected", { concurrency: CONCURRENCY }, () => {
