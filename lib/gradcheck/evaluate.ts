@@ -4,10 +4,22 @@
  * yield the tensors they need read, so the same code runs synchronously and asynchronously.
  */
 import * as tf from "@tensorflow/tfjs";
-import { messageOf } from "../function";
+import { messageOf, type CustomFunction } from "../function";
 import type { Reads } from "./reads";
 
 export type TensorFn = (...inputs: tf.Tensor[]) => tf.Tensor;
+
+/** What gradcheck accepts: a plain tensor function, or a custom op. */
+export type CheckedOp = TensorFn | CustomFunction<tf.Tensor[]>;
+
+export function tensorFnOf(op: CheckedOp): TensorFn {
+  return typeof op === "function" ? op : (...xs) => op.apply(...xs);
+}
+
+/** The name reports use: the one given, else the op's own (a function's, or "function"). */
+export function opName(op: CheckedOp, given?: string): string {
+  return given ?? (typeof op === "function" ? op.name || "function" : op.name);
+}
 
 export interface Evaluator {
   readonly inputs: readonly tf.Tensor[];

@@ -6,11 +6,11 @@
  * Jacobian where that is affordable, to say where it fails and what the mistake looks like.
  */
 import * as tf from "@tensorflow/tfjs";
-import { BackwardContractError, messageOf, type CustomFunction } from "../function";
+import { BackwardContractError, messageOf } from "../function";
 import { Generator } from "../random";
 import { unravel, GradcheckError, type GradcheckReport, type InputReport, type WorstEntry } from "./report";
 import { diagnose, diagnoseProjections, type VjpPair } from "./diagnose";
-import { makeEvaluator, type Evaluator, type TensorFn } from "./evaluate";
+import { makeEvaluator, opName, tensorFnOf, type CheckedOp, type Evaluator } from "./evaluate";
 import { analyticJacobians, numericJacobian, transposeTimes, type NumericJacobian } from "./jacobian";
 import { estimateTermScale, project, type Projection } from "./projection";
 import { runAsync, runSync, type Reads } from "./reads";
@@ -38,24 +38,20 @@ const DEFAULT_MAX_FULL_ENTRIES = 16384;
  * Check `op`'s backward against finite differences, reading values synchronously: on cpu, wasm,
  * tfjs-node, and webgpu in a browser. gradcheckAsync gives the same report on every backend.
  */
-export function gradcheck(op: TensorFn | CustomFunction<tf.Tensor[]>, inputs: readonly tf.Tensor[], options: GradcheckOptions = {}): GradcheckReport {
+export function gradcheck(op: CheckedOp, inputs: readonly tf.Tensor[], options: GradcheckOptions = {}): GradcheckReport {
   const problem = syncReadProblem();
-  if (problem !== null) throw new Error(`gradcheck(${opName(op, options)}): ${problem}; use \`await gradcheckAsync(…)\`, which gives the same report on every backend`);
+  if (problem !== null) throw new Error(`gradcheck(${opName(op, options.name)}): ${problem}; use \`await gradcheckAsync(…)\`, which gives the same report on every backend`);
   return runSync(gradcheckSteps(op, inputs, options));
 }
 
 /** gradcheck, reading values asynchronously: works on every backend, webgpu in Node and Deno included. */
-export function gradcheckAsync(op: TensorFn | CustomFunction<tf.Tensor[]>, inputs: readonly tf.Tensor[], options: GradcheckOptions = {}): Promise<GradcheckReport> {
+export function gradcheckAsync(op: CheckedOp, inputs: readonly tf.Tensor[], options: GradcheckOptions = {}): Promise<GradcheckReport> {
   return runAsync(gradcheckSteps(op, inputs, options));
 }
 
-function opName(op: TensorFn | CustomFunction<tf.Tensor[]>, options: GradcheckOptions): string {
-  return options.name ?? (typeof op === "function" ? op.name || "function" : op.name);
-}
-
-function* gradcheckSteps(op: TensorFn | CustomFunction<tf.Tensor[]>, inputs: readonly tf.Tensor[], options: GradcheckOptions): Reads<GradcheckReport> {
-  const fn: TensorFn = typeof op === "function" ? op : (...xs) => op.apply(...xs);
-  const name = opName(op, options);
+function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: GradcheckOptions): Reads<GradcheckReport> {
+  const fn = tensorFnOf(op);
+  const name = opName(op, options.name);
   const names = options.inputNames ?? (typeof op === "function" ? undefined : op.definition.inputNames);
   const label = (i: number) => (names?.[i] === undefined ? `input ${i}` : `input ${i} (${names[i]})`);
   const t: Tolerances = { ...FLOAT32_TOLERANCES, ...definedOnly(options) };

@@ -4,8 +4,7 @@
  * [output elements × input elements]. Asynchronous, so it runs on every backend.
  */
 import type * as tf from "@tensorflow/tfjs";
-import type { CustomFunction } from "../function";
-import { makeEvaluator, type TensorFn } from "./evaluate";
+import { makeEvaluator, opName, tensorFnOf, type CheckedOp } from "./evaluate";
 import { analyticJacobians, numericJacobian } from "./jacobian";
 import { runAsync, type Reads } from "./reads";
 import { FLOAT32_TOLERANCES } from "./tolerance";
@@ -17,12 +16,10 @@ export interface JacobianPair {
   analytic: Float64Array;
 }
 
-export function jacobians(op: TensorFn | CustomFunction<tf.Tensor[]>, inputs: readonly tf.Tensor[], indices?: readonly number[], eps = FLOAT32_TOLERANCES.eps): Promise<JacobianPair[]> {
-  const fn: TensorFn = typeof op === "function" ? op : (...xs) => op.apply(...xs);
-  const name = typeof op === "function" ? op.name || "function" : op.name;
+export function jacobians(op: CheckedOp, inputs: readonly tf.Tensor[], indices?: readonly number[], eps = FLOAT32_TOLERANCES.eps): Promise<JacobianPair[]> {
   const which = indices ?? inputs.map((_, i) => i);
   function* steps(): Reads<JacobianPair[]> {
-    const ev = yield* makeEvaluator(fn, inputs, name);
+    const ev = yield* makeEvaluator(tensorFnOf(op), inputs, opName(op));
     const analytic = yield* analyticJacobians(ev, which);
     const out: JacobianPair[] = [];
     for (const index of which) out.push({ index, numerical: (yield* numericJacobian(ev, index, eps)).values, analytic: analytic.get(index)! });
