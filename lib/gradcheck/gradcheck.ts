@@ -15,7 +15,7 @@ import { analyticJacobians, numericJacobian, transposeTimes, type NumericJacobia
 import { estimateTermScale, project, type Projection } from "./projection";
 import { runAsync, runSync, type Reads } from "./reads";
 import { FLOAT32_TOLERANCES, toleranceFor, type Tolerances } from "./tolerance";
-import { syncReadProblem } from "../sync_read";
+import { requireSyncRead } from "../sync_read";
 
 export interface GradcheckOptions extends Partial<Tolerances> {
   /** "auto" (default): full Jacobian when outputs × input elements ≤ maxFullEntries. */
@@ -39,8 +39,7 @@ const DEFAULT_MAX_FULL_ENTRIES = 16384;
  * tfjs-node, and webgpu in a browser. gradcheckAsync gives the same report on every backend.
  */
 export function gradcheck(op: CheckedOp, inputs: readonly tf.Tensor[], options: GradcheckOptions = {}): GradcheckReport {
-  const problem = syncReadProblem();
-  if (problem !== null) throw new Error(`gradcheck(${opName(op, options.name)}): ${problem}; use \`await gradcheckAsync(…)\`, which gives the same report on every backend`);
+  requireSyncRead(`gradcheck(${opName(op, options.name)})`, "await gradcheckAsync(…)", "which gives the same report on every backend");
   return runSync(gradcheckSteps(op, inputs, options));
 }
 

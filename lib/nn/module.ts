@@ -4,7 +4,7 @@
  * same class would give in PyTorch ("weight", "bias", "layers.0.weight", …).
  */
 import * as tf from "@tensorflow/tfjs";
-import { syncReadProblem } from "../sync_read";
+import { requireSyncRead } from "../sync_read";
 import { Parameter } from "./parameter";
 import { checkShape, flattenNested, StateDictError, type StateDict } from "./state_dict";
 
@@ -29,8 +29,7 @@ export abstract class Module {
    * webgpu in a browser. stateDictAsync() reads them on every backend.
    */
   stateDict(): StateDict {
-    const problem = syncReadProblem();
-    if (problem !== null) throw new Error(`stateDict(): ${problem}; use \`await model.stateDictAsync()\``);
+    requireSyncRead("stateDict()", "await model.stateDictAsync()");
     const out: StateDict = {};
     for (const [name, p] of this.namedParameters()) out[name] = p.value.arraySync() as StateDict[string];
     return out;
