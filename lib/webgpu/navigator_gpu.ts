@@ -13,7 +13,17 @@
  * slower). Both run the same kernels, so Node's WebGPU path is tested where there is no GPU.
  */
 
+import { readEnv } from "./runner";
+
 type DawnModule = { create(flags: string[]): GPU; globals: object };
+
+/** The parts of Node's `process` used here; absent in browsers (and Dawn only exists in Node). */
+interface NodeProcess {
+  versions?: { node?: string; deno?: string };
+  env: Record<string, string | undefined>;
+  cwd(): string;
+  getBuiltinModule?(id: string): unknown;
+}
 
 export interface NavigatorGpu {
   gpu: GPU;
@@ -44,9 +54,9 @@ export async function navigatorGpu(): Promise<NavigatorGpu | null> {
 export function softwareDawns(): (() => Promise<NavigatorGpu | null>)[] {
   if (installed && !installed.dawn) return [];
   if (dawnFlagsFromEnv().length > 0) return [];
-  const env = processEnv();
+  const env = nodeProcess()?.env;
   const icd = SWIFTSHADER_ICDS.find(fileExists);
-  const vulkanChosen = env !== null && (env.VK_ICD_FILENAMES !== undefined || env.VK_DRIVER_FILES !== undefined);
+  const vulkanChosen = env !== undefined && (env.VK_ICD_FILENAMES !== undefined || env.VK_DRIVER_FILES !== undefined);
   return [
     () => installDawn([...SOFTWARE_DAWN_FLAGS]),
     ...(icd && !vulkanChosen
@@ -66,15 +76,15 @@ export const SWIFTSHADER_ICDS: readonly string[] = ["/usr/lib/chromium/vk_swifts
 
 /** GRADLAB_DAWN_FLAGS, split on whitespace. */
 export function dawnFlagsFromEnv(): string[] {
-  return (processEnv()?.GRADLAB_DAWN_FLAGS ?? "").split(/\s+/).filter(Boolean);
+  return (readEnv("GRADLAB_DAWN_FLAGS") ?? "").split(/\s+/).filter(Boolean);
 }
 
-function processEnv(): Record<string, string | undefined> | null {
-  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? null;
+function nodeProcess(): NodeProcess | null {
+  return (globalThis as { process?: NodeProcess }).process ?? null;
 }
 
 function fileExists(path: string): boolean {
-  const process = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
+  const process = nodeProcess();
   if (typeof process?.getBuiltinModule !== "function") return false;
   return (process.getBuiltinModule("node:fs") as typeof import("node:fs")).existsSync(path);
 }
@@ -94,7 +104,7 @@ async function installDawn(flags: string[], note?: string): Promise<NavigatorGpu
 
 /** The npm package `webgpu`, else DAWN_NODE's dawn.node; neither exists outside Node. */
 async function loadDawn(): Promise<{ module: DawnModule; from: string } | null> {
-  const process = (globalThis as { process?: { versions?: { node?: string; deno?: string }; env: Record<string, string | undefined>; cwd(): string; getBuiltinModule?(id: string): unknown } }).process;
+  const process = nodeProcess();
   if (!process?.versions?.node || process.versions.deno || "Deno" in globalThis) return null;
   try {
     // A variable specifier keeps type checkers and bundlers from requiring the optional package.
@@ -105,7 +115,7 @@ async function loadDawn(): Promise<{ module: DawnModule; from: string } | null> 
   } catch {
     // not installed: try DAWN_NODE
   }
-  const path = process.env.DAWN_NODE;
+  const path = readEnv("DAWN_NODE");
   if (!path || typeof process.getBuiltinModule !== "function") return null;
   try {
     const { createRequire } = process.getBuiltinModule("node:module") as typeof import("node:module");
@@ -121,7 +131,7 @@ async function loadDawn(): Promise<{ module: DawnModule; from: string } | null> 
  * Jupyter kernel; "surfaceless" needs none, and compute needs no window. A value the user set wins.
  */
 function useSurfacelessEgl(): void {
-  const env = processEnv();
+  const env = nodeProcess()?.env;
   if (env && !env.EGL_PLATFORM) env.EGL_PLATFORM = "surfaceless";
 }
 

@@ -274,8 +274,9 @@ async function main(argv: readonly string[]): Promise<number> {
     if (!args.json) console.log(s);
   };
   const notes: string[] = [];
-  // In Node, Dawn (npm package or DAWN_NODE) becomes navigator.gpu here. Where navigator.gpu exists, import tfjs's webgpu backend here, by a name a bundler can see (the
-  // GPU machines run a bundle, with no node_modules); elsewhere setBackend imports it after Dawn.
+  // In Node, Dawn (npm package or DAWN_NODE) becomes navigator.gpu here. Where navigator.gpu exists,
+  // import tfjs's webgpu backend here, by a name a bundler can see (the GPU machines run a bundle,
+  // with no node_modules); elsewhere setBackend imports it after Dawn.
   if (backends.includes("webgpu") && (await navigatorGpu())) {
     const webgpu = await import("@tensorflow/tfjs-backend-webgpu").catch(() => null);
     if (webgpu) installSubgroupCapableFactory(webgpu.WebGPUBackend as unknown as WebGPUBackendClass);
