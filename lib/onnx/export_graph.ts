@@ -5,7 +5,7 @@
  * as its node, which is what lets the ONNX checker and any runtime understand the custom node.
  */
 import type * as tf from "@tensorflow/tfjs";
-import type { CustomFunction } from "../function";
+import type { Arg, CustomFunction, Outputs } from "../function";
 import { OnnxExportError } from "./errors";
 import type { CustomOpsMode } from "./export_options";
 import { GraphBuilder, NameTable } from "./graph_builder";
@@ -74,11 +74,12 @@ export function buildGraph(trace: Trace, sources: GraphSources, outputName: stri
 }
 
 /** Runs the op's symbolic (default: its bare custom node) or lower, and checks what it returns. */
-function emit(fn: CustomFunction<tf.Tensor[]>, writer: "symbolic" | "lower", g: GraphBuilder, inputs: SymbolicValue[]): SymbolicValue {
+function emit(fn: CustomFunction<Arg[], Outputs>, writer: "symbolic" | "lower", g: GraphBuilder, inputs: SymbolicValue[]): SymbolicValue {
   const { definition } = fn;
-  let write: ((g: SymbolicGraph, ...inputs: SymbolicValue[]) => SymbolicValue) | undefined;
-  if (writer === "symbolic") write = definition.symbolic?.bind(definition) ?? ((g, ...xs) => g.op(fn.name, ...xs));
-  else write = definition.lower?.bind(definition);
+  type Writer = (g: SymbolicGraph, ...inputs: SymbolicValue[]) => SymbolicValue | SymbolicValue[];
+  let write: Writer | undefined;
+  if (writer === "symbolic") write = (definition.symbolic?.bind(definition) as Writer | undefined) ?? ((g, ...xs) => g.op(fn.name, ...xs));
+  else write = definition.lower?.bind(definition) as Writer | undefined;
   if (write === undefined) {
     throw new OnnxExportError(
       `exportOnnx: ${fn.name} has no \`lower\` (its form in standard ONNX ops), which customOps "function" and "standard" need; ` +
@@ -101,7 +102,7 @@ function emit(fn: CustomFunction<tf.Tensor[]>, writer: "symbolic" | "lower", g: 
 }
 
 /** A function call node passes its inputs in order and carries no attributes (they would need function attribute parameters). */
-function checkCustomNodes(fn: CustomFunction<tf.Tensor[]>, nodes: OnnxTypes.INodeProto[], arity: number): void {
+function checkCustomNodes(fn: CustomFunction<Arg[], Outputs>, nodes: OnnxTypes.INodeProto[], arity: number): void {
   for (const node of nodes) {
     if (node.domain !== CUSTOM_DOMAIN) continue;
     if (node.opType !== fn.name) {
@@ -117,7 +118,7 @@ function checkCustomNodes(fn: CustomFunction<tf.Tensor[]>, nodes: OnnxTypes.INod
 }
 
 /** The op's lower, as a model-local function: formal inputs named after the op's inputNames. */
-function functionProto(fn: CustomFunction<tf.Tensor[]>, opset: number, arity: number): OnnxTypes.IFunctionProto {
+function functionProto(fn: CustomFunction<Arg[], Outputs>, opset: number, arity: number): OnnxTypes.IFunctionProto {
   // A function's names are its own (ONNX functions are closed), so they need not avoid the graph's.
   const local = new NameTable();
   const formal = Array.from({ length: arity }, (_, i) => local.fresh(fn.definition.inputNames?.[i] ?? `input${i}`));

@@ -9,12 +9,12 @@
  * recorded call produced and that is neither a graph input nor a parameter.
  */
 import * as tf from "@tensorflow/tfjs";
-import { setApplyTracer, type CustomFunction } from "../function";
+import { setApplyTracer, type Arg, type CustomFunction, type Outputs } from "../function";
 import type { Module } from "../nn/module";
 import { OnnxExportError } from "./errors";
 
 export interface TracedCall {
-  fn: CustomFunction<tf.Tensor[]>;
+  fn: CustomFunction<Arg[], Outputs>;
   inputIds: number[];
   inputShapes: number[][];
   outputId: number;
