@@ -122,7 +122,7 @@ describeEachBackend("defineFunction call forms", () => {
     const x = tf.tensor2d([[1, 2], [3, 4]]);
     const loss = backward(() => {
       const h = Recording.apply(x, first.weight.value as tf.Tensor2D, first.bias!.value as tf.Tensor1D);
-      return tf.sum(Recording.apply(h, second.weight.value as tf.Tensor2D, second.bias!.value as tf.Tensor1D));
+      return tf.sum(Recording.apply(h as tf.Tensor2D, second.weight.value as tf.Tensor2D, second.bias!.value as tf.Tensor1D));
     }, [...first.parameters(), ...second.parameters()]);
     // Backward runs the second layer first: its input h comes from the first layer's parameters.
     assert.deepEqual(needs, [[true, true, true], [false, true, true]]);
