@@ -47,7 +47,7 @@ export async function setupNotebook(options: { backend?: BackendChoice } = {}): 
       ["device", backend.device],
       ["chosen by", how],
       ...backend.skipped.map((s) => ["passed over", s]),
-      ["tfjs", tf.version.tfjs],
+      ["tfjs", tf.version_core],
       ["runtime", runtimeName()],
     ],
   );
