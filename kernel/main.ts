@@ -17,7 +17,7 @@ import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KERNEL_DISPLAY_NAME, NOTEBOOK_DIR } from "./build_notebooks";
 import { BuildError, buildPackage } from "./build_package";
-import { ROOT, installKernel, type InstallMode } from "./install";
+import { ROOT, describeKernelSpec, installKernel, type InstallMode } from "./install";
 import { describeFailure, executeNotebooks, trustNotebooks } from "./run_notebooks";
 import { SystemDepsError, chromiumPresent, ensureSystemDeps, installAdvice } from "./system_deps";
 
@@ -48,6 +48,7 @@ async function main(args: string[]): Promise<number> {
   console.log("3/4 gradlab kernel");
   const kernel = installKernel(mode);
   console.log(`    "${KERNEL_DISPLAY_NAME}" ${kernel.action === "unchanged" ? "already installed at" : `${kernel.action} at`} ${kernel.dir}`);
+  console.log(`    ${describeKernelSpec()}`);
   if (kernel.shadowedBy) console.log(`    note: Jupyter picks the gradlab kernelspec at ${kernel.shadowedBy} first`);
   const env = mode?.kind === "prefix" ? { JUPYTER_PATH: join(resolve(mode.prefix), "share", "jupyter") } : {};
 
