@@ -18,7 +18,7 @@
  *   npx tsx kernel/build_package.ts [--force]     (skips the work when dist/ is newer than lib/)
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
@@ -162,6 +162,9 @@ export function buildPackage(options: { force?: boolean } = {}): BuildResult {
   if (existsSync(join(LIB, `${TFJS_FACADE}.ts`))) throw new BuildError(`lib/${TFJS_FACADE}.ts would collide with the generated dist/${TFJS_FACADE}.js; rename it`);
   const fingerprint = sourceFingerprint(sources);
   if (!options.force && existsSync(STAMP) && readFileSync(STAMP, "utf8") === fingerprint) {
+    // Sources touched but not changed: the kernel compares times (it cannot hash lib/ at every start).
+    const now = new Date();
+    utimesSync(STAMP, now, now);
     return { built: false, files: sources.length, seconds: (performance.now() - start) / 1000 };
   }
   rmSync(DIST, { recursive: true, force: true });

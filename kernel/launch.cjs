@@ -23,7 +23,27 @@ if (!fs.existsSync(path.join(tslabDir, "dist", "main.js"))) {
 }
 const distMain = path.join(root, "dist", "mod.js");
 const built = fs.existsSync(distMain);
-if (!built) console.error(`gradlab kernel: ${path.join(root, "dist")} is missing, so \`import … from "gradlab"\` will fail; run \`npm run build\` in ${root}`);
+
+/** A lib/ source changed after the build (`npm start` and `npm test` build first; Jupyter does not). */
+function changedSince(dir, time) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      const found = changedSince(p, time);
+      if (found) return found;
+    } else if (entry.name.endsWith(".ts") && fs.statSync(p).mtimeMs > time) return p;
+  }
+  return null;
+}
+
+// Said in the first cell's output, where the user looks (the kernel's own stderr goes to the server's log).
+let notice = null;
+if (!built) notice = `gradlab kernel: ${path.join(root, "dist")} is missing, so \`import … from "gradlab"\` fails here; run \`npm run build\` in ${root}, then restart the kernel\n`;
+else {
+  const changed = changedSince(path.join(root, "lib"), fs.statSync(path.join(root, "dist", ".build-stamp"), { throwIfNoEntry: false })?.mtimeMs ?? 0);
+  if (changed) notice = `gradlab kernel: ${path.relative(root, changed)} changed after dist/ was built, so "gradlab" here is the older build; run \`npm run build\` in ${root}, then restart the kernel\n`;
+}
+if (notice) console.error(notice.trimEnd());
 
 const { installRuntimeFallback, installTypeFallback } = require("./resolve_gradlab.cjs");
 const { startKernel } = require("./tslab_kernel.cjs");
@@ -33,6 +53,7 @@ installTypeFallback(require(require.resolve("@tslab/typescript-for-tslab", { pat
 startKernel({
   tslabDir,
   configPath: path.resolve(connectionFile),
+  notice,
   onReady(_executor, converters) {
     if (!built || process.env.GRADLAB_KERNEL_PRELOAD === "0") return;
     // After the sockets are bound, so Jupyter sees the kernel start; a cell sent meanwhile waits

@@ -49,6 +49,8 @@ export interface NotebookCell {
   source: string | string[];
   outputs?: Output[];
   execution_count?: number | null;
+  /** nbclient records `execution`: ISO times of "iopub.status.busy", "shell.execute_reply", … */
+  metadata?: Record<string, unknown>;
 }
 
 export interface Notebook {

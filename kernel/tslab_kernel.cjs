@@ -76,9 +76,10 @@ class FailedCell extends Error {
 
 function createHandlerClass(m) {
   return class GradlabHandler extends m.jupyter.JupyterHandlerImpl {
-    constructor(executor, reports) {
+    constructor(executor, reports, notice) {
       super(executor, false);
       this.reports = reports;
+      this.notice = notice;
     }
 
     async handleExecute(req, writeStream, writeDisplayData) {
@@ -105,6 +106,10 @@ function createHandlerClass(m) {
       process.stdout.write = this.createWriteToIopub("stdout", writeStream);
       process.stderr.write = this.createWriteToIopub("stderr", writeStream);
       m.jupyter.lastWriteDisplayData = writeDisplayData;
+      if (this.notice) {
+        process.stderr.write(this.notice);
+        this.notice = null;
+      }
       const count = ++this.execCount;
       this.reports.take();
       let ok;
@@ -146,8 +151,11 @@ function createServerClass(m) {
   };
 }
 
-/** Starts the kernel in the current folder; `onReady(executor, converters)` runs once it listens. */
-function startKernel({ tslabDir, configPath, onReady }) {
+/**
+ * Starts the kernel in the current folder. `notice`: a line for the first cell's stderr;
+ * `onReady(executor, converters)` runs once the kernel listens.
+ */
+function startKernel({ tslabDir, configPath, notice, onReady }) {
   const m = tslabModules(tslabDir);
   let node = null;
   let browser = null;
@@ -167,7 +175,7 @@ function startKernel({ tslabDir, configPath, onReady }) {
   const executor = m.executor.createExecutor(process.cwd(), converters, reports.console);
   const Handler = createHandlerClass(m);
   const Server = createServerClass(m);
-  const server = new Server(new Handler(executor, reports), configPath);
+  const server = new Server(new Handler(executor, reports, notice ?? null), configPath);
   process.on("SIGINT", () => executor.interrupt());
   process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
   process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
