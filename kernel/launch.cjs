@@ -3,8 +3,9 @@
 // `./helper.ts` beside the notebook are found.
 //
 // "gradlab" resolves from any notebook (kernel/resolve_gradlab.cjs) to this checkout's built
-// package, dist/. The kernel loads it in the background as soon as it listens, and type-checks
-// an import of it once, so that a cell's `import * as gl from "gradlab"` finds both done.
+// package, dist/. As soon as the kernel listens it loads gradlab, gradlab/notebook and
+// gradlab/plot and type-checks an import of each once (about 3.5 s, mostly tfjs-core's
+// declarations), so that a cell importing them finds both done.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -60,8 +61,9 @@ startKernel({
     // for this turn of the event loop, no longer than it would have taken itself.
     setImmediate(() => {
       try {
-        require(distMain);
-        converters.node.convert("", 'import * as __gradlab_preload__ from "gradlab";\n');
+        const entries = ["gradlab", "gradlab/notebook", "gradlab/plot"];
+        for (const entry of entries) require(entry);
+        converters.node.convert("", entries.map((e, i) => `import * as __gradlab_preload_${i}__ from "${e}";\n`).join(""));
       } catch (error) {
         console.error(`gradlab kernel: preloading gradlab failed (a cell importing it will say why): ${error && error.message}`);
       }

@@ -280,7 +280,7 @@ describe("the gradlab kernel", () => {
     }
   });
 
-  it("a notebook anywhere: own folder as working directory, its data file and helper .ts, \"gradlab\" imported in under 1 s, plots without setupNotebook()", async () => {
+  it("a notebook anywhere: own folder as working directory, its data file and helper .ts, importing \"gradlab\" adds under 0.5 s to a cell, plots without setupNotebook()", async () => {
     // Outside the repository, with no package.json or node_modules: what a user's own notebook is.
     const dir = mkdtempSync(join(tmpdir(), "gradlab-anywhere-"));
     try {
@@ -289,6 +289,7 @@ describe("the gradlab kernel", () => {
       const source = [
         "# anywhere",
         "```ts\nimport * as gl from \"gradlab\";\nimport { show, lossCurve } from \"gradlab/plot\";\n```",
+        "```ts\nconst nothingImported = true;\n```",
         "```ts\nimport { readFileSync } from \"node:fs\";\nimport { mean, backendName } from \"./helper\";\nconst points = JSON.parse(readFileSync(\"points.json\", \"utf8\")) as { x: number[][]; y: number[] };\nawait gl.setBackend(\"cpu\");\nconsole.log(`cwd=${process.cwd()} mean=${mean(points.y)} backend=${backendName()}`);\n```",
         "```ts\nconst model = new gl.Linear(2, 1);\nconst sgd = new gl.SGD(model.parameters(), { lr: 0.01 });\nconst x = gl.tf.tensor2d(points.x);\nconst y = gl.tf.tensor2d(points.y, [3, 1]);\nconst losses: number[] = [];\nfor (let step = 0; step < 50; step++) {\n  sgd.zeroGrad();\n  const loss = gl.backward(() => gl.mseLoss(model.forward(x), y), model.parameters());\n  sgd.step();\n  losses.push((await loss.data())[0]!);\n  loss.dispose();\n}\nawait show(lossCurve(\"loss\", losses));\nconsole.log(`first=${losses[0]} last=${losses.at(-1)}`);\n```",
       ].join("\n\n");
@@ -298,12 +299,17 @@ describe("the gradlab kernel", () => {
       assert.equal(run.error, null, run.error ?? "");
       assert.equal(run.failure, null, run.failure ? describeFailure(run.name, run.failure) : "");
       const nb = JSON.parse(readFileSync(run.executed!, "utf8")) as Notebook;
-      const text = (i: number) => (nb.cells.filter((c) => c.cell_type === "code")[i]!.outputs ?? []).map((o) => joinText(o.text)).join("");
-      // The whole cell as the client saw it (compile included): busy to reply, as nbclient records it.
-      const timing = nb.cells.filter((c) => c.cell_type === "code")[0]!.metadata?.execution as Record<string, string> | undefined;
-      assert.ok(timing?.["iopub.status.busy"] && timing["shell.execute_reply"], `nbclient recorded no timing: ${JSON.stringify(timing)}`);
-      const importMs = Date.parse(timing["shell.execute_reply"]) - Date.parse(timing["iopub.status.busy"]);
-      assert.ok(importMs < 1000, `the cell importing gradlab took ${importMs} ms`);
+      const text = (i: number) => (nb.cells.filter((c) => c.cell_type === "code")[i + 1]!.outputs ?? []).map((o) => joinText(o.text)).join("");
+      // Whole cells as the client saw them (compile included): busy to reply, as nbclient records it.
+      const cellMs = (i: number) => {
+        const timing = nb.cells.filter((c) => c.cell_type === "code")[i]!.metadata?.execution as Record<string, string> | undefined;
+        assert.ok(timing?.["iopub.status.busy"] && timing["shell.execute_reply"], `nbclient recorded no timing: ${JSON.stringify(timing)}`);
+        return Date.parse(timing["shell.execute_reply"]) - Date.parse(timing["iopub.status.busy"]);
+      };
+      const [importMs, plainMs] = [cellMs(0), cellMs(1)];
+      // What importing adds to tslab's own cost of a cell (type-checking it: ~0.1 s on an idle
+      // machine, several times that on a loaded one). Without the kernel's preload it adds ~3.5 s.
+      assert.ok(importMs - plainMs < 500, `the cell importing gradlab took ${importMs} ms, a cell importing nothing ${plainMs} ms`);
       assert.match(text(1), new RegExp(`cwd=${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} mean=22 backend=cpu`));
       const [first, last] = /first=(\S+) last=(\S+)/.exec(text(2))!.slice(1).map(Number);
       assert.ok(last! < first!, `training did not lower the loss: ${first} → ${last}`);
@@ -312,7 +318,7 @@ describe("the gradlab kernel", () => {
       assert.equal(all.filter((o) => o.data?.[PLOTLY_MIME]).length, 1);
       const loaderIndex = all.findIndex((o) => (o.metadata?.gradlab as { plotly?: string } | undefined)?.plotly);
       assert.ok(loaderIndex < all.findIndex((o) => o.data?.[PLOTLY_MIME]), "plotly.js comes after the figure");
-      console.log(`a notebook outside the repository: import of gradlab in a cell ${importMs} ms; whole run ${run.seconds.toFixed(1)} s`);
+      console.log(`a notebook outside the repository: the cell importing gradlab took ${importMs} ms (a cell importing nothing ${plainMs} ms); whole run ${run.seconds.toFixed(1)} s`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
