@@ -2,13 +2,14 @@
  * gradlab as a user gets it: `npm pack`, the tarball installed into a fresh project outside the
  * repository (no tsx, no TypeScript, no Jupyter of its own), then used the ways README's "Use
  * gradlab in your own project" shows — plain Node (ESM and CommonJS), TypeScript with nodenext
- * resolution, Deno, and Deno's Jupyter kernel. The files the project holds are README's own code
+ * resolution, Deno (through package.json, and through deno.json's exports in a workspace), and
+ * Deno's Jupyter kernel. The files the project holds are README's own code
  * blocks (each opens with a `// FILE` line), so the README cannot drift from what runs here.
  * The gradlab kernel's side (a notebook anywhere) is in notebooks.test.ts.
  */
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -132,6 +133,30 @@ describe("the package", () => {
   it("Deno: a script imports \"gradlab\" from the project's node_modules, without --sloppy-imports", () => {
     const out = ok(run(DENO, ["run", "-A", "train_deno.ts"]), "deno run -A train_deno.ts");
     assert.match(out, /^Deno \d+\.\d+\.\d+: trained 300 steps; bias \[4\.0\d*\]$/m);
+  });
+
+  it("Deno, through deno.json's exports: a workspace with the checkout as a member type-checks and runs @gradlab/gradlab", () => {
+    const workspace = join(work, "deno-workspace");
+    mkdirSync(workspace);
+    symlinkSync(ROOT, join(workspace, "gradlab"));
+    symlinkSync(join(project, "node_modules"), join(workspace, "node_modules")); // tfjs-core & co.
+    writeFileSync(join(workspace, "package.json"), readFileSync(join(project, "package.json")));
+    writeFileSync(join(workspace, "deno.json"), JSON.stringify({ workspace: ["./gradlab"] }));
+    writeFileSync(
+      join(workspace, "main.ts"),
+      [
+        'import * as gl from "@gradlab/gradlab";',
+        'import { lossCurve } from "@gradlab/gradlab/plot";',
+        'await gl.setBackend("cpu");',
+        "const y: gl.tf.Tensor2D = new gl.Linear(2, 1).forward(gl.tf.tensor2d([[3, 2]]));",
+        "// @ts-expect-error: the types are gradlab's own (each module of dist/ names its .d.ts), not any",
+        'const notABackend: gl.BackendChoice = "webgl";',
+        'console.log(`shape ${JSON.stringify(y.shape)}; figure ${lossCurve("loss", [1]).name}; ${notABackend}`);',
+        "",
+      ].join("\n"),
+    );
+    ok(run(DENO, ["check", "main.ts"], { cwd: workspace }), "deno check main.ts (workspace)");
+    assert.match(ok(run(DENO, ["run", "-A", "main.ts"], { cwd: workspace }), "deno run main.ts (workspace)"), /^shape \[1,1\]; figure loss; webgl$/m);
   });
 
   it("Deno's Jupyter kernel runs a notebook that imports gradlab from the project; a figure without plotly.js-dist says what to install", () => {
