@@ -3,10 +3,12 @@
  * kernel imports. Every lib/**\/*.ts is compiled (no list to keep up to date) into ESM JavaScript,
  * .d.ts and source maps (sources inlined, so the package needs no lib/).
  *
- * The sources keep extensionless relative imports (tsx, Deno with sloppy imports and tslab accept
- * them); Node's ESM loader, Deno without sloppy imports and TypeScript's nodenext resolution do
- * not. So the emit rewrites every relative specifier, in the JavaScript and in the declarations,
- * to the file it names (`./function` → `./function.js`, `./dir` → `./dir/index.js`).
+ * The sources keep extensionless relative imports (tsx and Deno with sloppy imports accept them,
+ * and other engineers' files arrive written so); Node's ESM loader, Deno without sloppy imports and
+ * TypeScript's nodenext resolution do not. So the emit rewrites every relative specifier, in the
+ * JavaScript and in the declarations, to the file it names (`./function` → `./function.js`,
+ * `./dir` → `./dir/index.js`). The gradlab kernel imports this build too: tslab no longer
+ * compiles the library, only the cells.
  *
  * "@tensorflow/tfjs" becomes dist/tfjs.js, written here: tfjs-core, its gradients and chained ops
  * (which only the full tfjs bundle registers in Node; bundled here from tfjs-core's own ES
@@ -15,7 +17,7 @@
  * check runs against that same surface, so a source that uses what only the full tfjs has fails
  * the build, by name.
  *
- *   npx tsx kernel/build_package.ts [--force]     (skips the work when dist/ is newer than lib/)
+ *   npx tsx kernel/build_package.ts [--force]     (skips the work when dist/ was built from the same lib/)
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
