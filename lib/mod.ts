@@ -17,6 +17,17 @@ export { StateDictError, type StateDict } from "./nn/state_dict";
 export { SGD, type SGDOptions } from "./optim/sgd";
 export { backward } from "./autograd/backward";
 
+// Layer ops (lib/ops/<op>.ts, each a defineFunction with a hand-written backward) and their modules.
+export * as F from "./nn/functional";
+export { ReluF } from "./ops/relu";
+export { LeakyReluF } from "./ops/leaky_relu";
+export { SigmoidF } from "./ops/sigmoid";
+export { TanhF } from "./ops/tanh";
+export { GeluF, type GeluApproximate } from "./ops/gelu";
+export { SoftmaxF } from "./ops/softmax";
+export { LogSoftmaxF } from "./ops/log_softmax";
+export { ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax } from "./nn/activation";
+
 export { gradcheck, gradcheckAsync, type GradcheckOptions } from "./gradcheck/gradcheck";
 export { GradcheckError, formatGradcheckReport, type GradcheckReport, type InputReport } from "./gradcheck/report";
 export { FLOAT32_TOLERANCES, type Tolerances } from "./gradcheck/tolerance";
