@@ -27,6 +27,10 @@ export { GeluF, type GeluApproximate } from "./ops/gelu";
 export { SoftmaxF } from "./ops/softmax";
 export { LogSoftmaxF } from "./ops/log_softmax";
 export { ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax } from "./nn/activation";
+export { CrossEntropyF, type CrossEntropyOptions } from "./ops/losses/cross_entropy";
+export { NllLossF, type NllLossOptions } from "./ops/losses/nll_loss";
+export { BceWithLogitsF, type BceWithLogitsOptions } from "./ops/losses/bce_with_logits";
+export { CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss } from "./nn/loss";
 
 export { gradcheck, gradcheckAsync, type GradcheckOptions } from "./gradcheck/gradcheck";
 export { GradcheckError, formatGradcheckReport, type GradcheckReport, type InputReport } from "./gradcheck/report";

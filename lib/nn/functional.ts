@@ -10,3 +10,7 @@ export { tanh } from "../ops/tanh";
 export { gelu } from "../ops/gelu";
 export { softmax } from "../ops/softmax";
 export { logSoftmax } from "../ops/log_softmax";
+export { crossEntropy } from "../ops/losses/cross_entropy";
+export { nllLoss } from "../ops/losses/nll_loss";
+export { binaryCrossEntropyWithLogits } from "../ops/losses/bce_with_logits";
+export { mseLoss } from "./mse_loss";

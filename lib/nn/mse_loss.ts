@@ -48,10 +48,14 @@ function makeMseOp(reduction: Reduction): MseOp {
       squared = tf.squaredDifference(input, target); // the op wrappers reconcile the dtypes
       diff = tf.sub(input, target);
     }
+    // torch: the mean of nothing is nan, the sum 0. tfjs's Mean kernel gives 0 on cpu and reads
+    // uninitialised memory on wasm (3.6e-41), so an empty input is answered here.
     const value =
       reduction === "none"
         ? squared
-        : (tf.engine().runKernel(reduction === "sum" ? tf.Sum : tf.Mean, { x: squared }, ALL_AXES) as tf.Tensor);
+        : squared.size === 0
+          ? tf.scalar(reduction === "mean" ? Number.NaN : 0)
+          : (tf.engine().runKernel(reduction === "sum" ? tf.Sum : tf.Mean, { x: squared }, ALL_AXES) as tf.Tensor);
     // Backward needs only input − target: one saved copy instead of two.
     save([diff]);
     const count = squared.size;

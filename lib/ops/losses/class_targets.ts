@@ -1,0 +1,82 @@
+/**
+ * What cross_entropy and nll_loss share: torch's layout of a classification loss's input
+ * ([C], [N, C] or [N, C, d1, …], classes on axis 1) turned into rows of classes [M, C] and back,
+ * and the checks on class-index targets (int32, the input's shape without the class axis, every
+ * index in [0, C) or equal to ignoreIndex).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { describe } from "../../function";
+import { formatShape } from "../../shape";
+import { checkFloatTensor } from "../argument_checks";
+
+/** The input as rows [M, C] (class axis moved last), and how to put a [M, C] gradient back. */
+export function toRows(x: tf.Tensor): tf.Tensor2D {
+  if (x.rank === 1) return tf.reshape(x, [1, x.shape[0]!]);
+  if (x.rank === 2) return x as tf.Tensor2D;
+  const perm = [0, ...x.shape.slice(2).map((_, i) => i + 2), 1];
+  return tf.reshape(tf.transpose(x, perm), [-1, x.shape[1]!]);
+}
+
+export function fromRows(rows: tf.Tensor, shape: readonly number[]): tf.Tensor {
+  if (shape.length <= 2) return tf.reshape(rows, [...shape]);
+  const [n, c, ...rest] = shape as number[];
+  const channelsLast = tf.reshape(rows, [n!, ...rest, c!]);
+  const perm = [0, shape.length - 1, ...rest.map((_, i) => i + 1)];
+  return tf.transpose(channelsLast, perm);
+}
+
+/** The shape of a class-index target for this input: the input's without its class axis. */
+export function targetShapeFor(inputShape: readonly number[]): number[] {
+  return inputShape.length === 1 ? [] : [inputShape[0]!, ...inputShape.slice(2)];
+}
+
+/** The input of a classification loss: float32, rank ≥ 1, its class axis 1 (0 for rank 1). */
+export function checkClassInput(op: string, input: unknown): asserts input is tf.Tensor {
+  checkFloatTensor(op, "input", input);
+  if (input.rank === 0) throw new RangeError(`${op}: input must have a class axis ([C], [N, C] or [N, C, d1, …]), got a scalar`);
+}
+
+export function checkIgnoreIndex(op: string, ignoreIndex: unknown): number {
+  if (typeof ignoreIndex !== "number" || !Number.isSafeInteger(ignoreIndex)) throw new TypeError(`${op}: ignoreIndex must be an integer, got ${describe(ignoreIndex)}`);
+  return ignoreIndex;
+}
+
+/** Class-index targets: int32, the right shape, every value a class or ignoreIndex. Reads the target's min and max. */
+export function checkClassIndices(op: string, input: tf.Tensor, target: tf.Tensor, ignoreIndex: number): void {
+  const expected = targetShapeFor(input.shape);
+  if (target.dtype !== "int32") {
+    throw new TypeError(`${op}: target of class indices must have dtype int32, got ${target.dtype} (shape ${formatShape(target.shape)})`);
+  }
+  if (target.rank !== expected.length || target.shape.some((d, i) => d !== expected[i])) {
+    throw new RangeError(`${op}: target has shape ${formatShape(target.shape)}, expected ${formatShape(expected)} (the input ${formatShape(input.shape)} without its class axis)`);
+  }
+  if (target.size === 0) return;
+  const classes = input.shape[input.rank === 1 ? 0 : 1]!;
+  // One read of two numbers: the smallest and largest index that is not ignoreIndex.
+  const [low, high] = tf.tidy(() => {
+    const kept = tf.notEqual(target, ignoreIndex);
+    return [tf.min(tf.where(kept, target, tf.fill(target.shape, 2 ** 31 - 1, "int32"))), tf.max(tf.where(kept, target, tf.fill(target.shape, -(2 ** 31), "int32")))];
+  });
+  const [lo, hi] = [low!.dataSync()[0]!, high!.dataSync()[0]!];
+  tf.dispose([low!, high!]);
+  const bad = lo < 0 ? lo : hi >= classes ? hi : null;
+  if (bad !== null && lo <= hi) {
+    throw new RangeError(`${op}: target holds class index ${bad}, expected indices in [0, ${classes}) or ignoreIndex (${ignoreIndex})`);
+  }
+}
+
+/** A per-class weight: float32 [C]. */
+export function checkClassWeight(op: string, weight: unknown, classes: number): tf.Tensor1D | undefined {
+  if (weight === undefined) return undefined;
+  checkFloatTensor(op, "weight", weight);
+  if (weight.rank !== 1 || weight.shape[0] !== classes) throw new RangeError(`${op}: weight has shape ${formatShape(weight.shape)}, expected [${classes}] (one per class)`);
+  return weight as tf.Tensor1D;
+}
+
+/**
+ * 1 where a row's class is its target, else 0, as float32 [M, C] (ignored rows, whose target is
+ * out of range, are all 0). Not tf.oneHot, which needs C ≥ 2.
+ */
+export function targetMask(target: tf.Tensor, m: number, classes: number): tf.Tensor2D {
+  return tf.cast(tf.equal(tf.reshape(target, [m, 1]), tf.range(0, classes, 1, "int32")), "float32") as tf.Tensor2D;
+}
