@@ -31,6 +31,8 @@ export { CrossEntropyF, type CrossEntropyOptions } from "./ops/losses/cross_entr
 export { NllLossF, type NllLossOptions } from "./ops/losses/nll_loss";
 export { BceWithLogitsF, type BceWithLogitsOptions } from "./ops/losses/bce_with_logits";
 export { CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss } from "./nn/loss";
+export { LayerNormF, type LayerNormOptions } from "./ops/layer_norm";
+export { LayerNorm, type LayerNormModuleOptions } from "./nn/normalization";
 
 export { gradcheck, gradcheckAsync, type GradcheckOptions } from "./gradcheck/gradcheck";
 export { GradcheckError, formatGradcheckReport, type GradcheckReport, type InputReport } from "./gradcheck/report";

@@ -14,3 +14,4 @@ export { crossEntropy } from "../ops/losses/cross_entropy";
 export { nllLoss } from "../ops/losses/nll_loss";
 export { binaryCrossEntropyWithLogits } from "../ops/losses/bce_with_logits";
 export { mseLoss } from "./mse_loss";
+export { layerNorm } from "../ops/layer_norm";
