@@ -33,6 +33,8 @@ export { BceWithLogitsF, type BceWithLogitsOptions } from "./ops/losses/bce_with
 export { CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss } from "./nn/loss";
 export { LayerNormF, type LayerNormOptions } from "./ops/layer_norm";
 export { LayerNorm, type LayerNormModuleOptions } from "./nn/normalization";
+export { DropoutF, type DropoutOptions } from "./ops/dropout";
+export { Dropout } from "./nn/dropout";
 
 export { gradcheck, gradcheckAsync, type GradcheckOptions } from "./gradcheck/gradcheck";
 export { GradcheckError, formatGradcheckReport, type GradcheckReport, type InputReport } from "./gradcheck/report";

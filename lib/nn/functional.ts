@@ -15,3 +15,4 @@ export { nllLoss } from "../ops/losses/nll_loss";
 export { binaryCrossEntropyWithLogits } from "../ops/losses/bce_with_logits";
 export { mseLoss } from "./mse_loss";
 export { layerNorm } from "../ops/layer_norm";
+export { dropout } from "../ops/dropout";
