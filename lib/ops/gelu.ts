@@ -21,21 +21,21 @@ export const GeluF = defineFunction<[tf.Tensor, GeluApproximate]>({
   name: "Gelu",
   inputNames: ["input", "approximate"],
   forward(ctx, x, approximate) {
-    ctx.saveForBackward(x);
-    if (approximate === "tanh") return tf.mul(x, tf.sigmoid(tf.mul(2, tanhInner(x))));
-    return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, SQRT1_2))));
+    // Backward reuses the gate (Φ(x) or σ(2u)) rather than computing erf or the sigmoid again.
+    const gate = approximate === "tanh" ? tf.sigmoid(tf.mul(2, tanhInner(x))) : tf.mul(0.5, tf.add(1, tf.erf(tf.mul(x, SQRT1_2))));
+    ctx.saveForBackward(x, gate);
+    return tf.mul(x, gate);
   },
   backward(ctx, dy) {
-    const [x] = ctx.saved as [tf.Tensor];
+    const [x, gate] = ctx.saved as [tf.Tensor, tf.Tensor];
     if (ctx.attrs[1] === "tanh") {
       // s = σ(2u) = 0.5·(1 + t) and 0.5·(1 − t²) = 2·s·(1 − s).
-      const s = tf.sigmoid(tf.mul(2, tanhInner(x)));
+      const s = gate;
       const dInner = tf.mul(SQRT_2_OVER_PI, tf.add(1, tf.mul(3 * KAPPA, tf.square(x))));
       return tf.mul(dy, tf.add(s, tf.mul(tf.mul(tf.mul(2, x), tf.mul(s, tf.sub(1, s))), dInner)));
     }
-    const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(x, SQRT1_2))));
     const pdf = tf.mul(INV_SQRT_2PI, tf.exp(tf.mul(-0.5, tf.square(x))));
-    return tf.mul(dy, tf.add(cdf, tf.mul(x, pdf)));
+    return tf.mul(dy, tf.add(gate, tf.mul(x, pdf)));
   },
   // ONNX has Gelu only from opset 20; gradlab exports opsets 11-17, so both write the formula.
   symbolic: (g, x, approximate) => geluOnnx(g, x, approximate),

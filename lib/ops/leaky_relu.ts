@@ -8,12 +8,12 @@ export const LeakyReluF = defineFunction<[tf.Tensor, number]>({
   inputNames: ["input", "negativeSlope"],
   forward(ctx, x, slope) {
     ctx.saveForBackward(x);
-    return tf.where(tf.greater(x, 0), x, tf.mul(x, slope));
+    // tfjs's kernel computes x < 0 ? slope·x : x, the same numbers (both give 0 at 0), in one pass.
+    return tf.leakyRelu(x, slope);
   },
   backward(ctx, dy) {
     const [x] = ctx.saved as [tf.Tensor];
-    const slope = ctx.attrs[1] as number;
-    return tf.mul(dy, tf.where(tf.greater(x, 0), tf.onesLike(x), tf.fill(x.shape, slope)));
+    return tf.where(tf.greater(x, 0), dy, tf.mul(dy, ctx.attrs[1] as number));
   },
   symbolic: (g, x, slope) => g.op("LeakyRelu", x, { alpha_f: slope }),
   lower: (g, x, slope) => g.op("LeakyRelu", x, { alpha_f: slope }),

@@ -74,8 +74,10 @@ export function checkClassWeight(op: string, weight: unknown, classes: number): 
 }
 
 /**
- * 1 where a row's class is its target, else 0, as float32 [M, C] (ignored rows, whose target is
- * out of range, are all 0). Not tf.oneHot, which needs C ≥ 2.
+ * 1 where a row's class is its target, else 0, as float32 [M, C] (a row whose target is out of
+ * range, an ignoreIndex such as −100, is all 0). Not tf.oneHot: it needs C ≥ 2, and
+ * tfjs-backend-wasm 4.22's OneHot with dtype float32 returns wrong values (the torch fixtures
+ * caught a loss of 2 for 1.685).
  */
 export function targetMask(target: tf.Tensor, m: number, classes: number): tf.Tensor2D {
   return tf.cast(tf.equal(tf.reshape(target, [m, 1]), tf.range(0, classes, 1, "int32")), "float32") as tf.Tensor2D;
