@@ -3,7 +3,7 @@
  * item 7: "every op no slower than tfjs autodiff of the same expression"), on cpu and wasm.
  * Times tf.grad(x ↦ Σ op(x)·u) over a [batch, features] input; median of --reps runs after warm-up.
  *
- *   node --import tsx test/bench/layer_ops.ts [--batch 256] [--features 128] [--reps 30] [--backends cpu,wasm]
+ *   node --import tsx test/bench/layer_ops.ts [--batch 256] [--features 128] [--reps 30] [--backends cpu,wasm] [--only relu,gelu]
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
@@ -17,6 +17,7 @@ const batch = Number(arg("batch", "256"));
 const features = Number(arg("features", "128"));
 const reps = Number(arg("reps", "30"));
 const backends = arg("backends", "cpu,wasm").split(",");
+const only = arg("only", "");
 
 type Op = (x: tf.Tensor) => tf.Tensor;
 const SQRT1_2 = Math.SQRT1_2;
@@ -78,6 +79,7 @@ for (const backend of backends) {
   console.log(`\n${backend}, [${batch}, ${features}], forward + backward, median of ${reps} (ms)`);
   console.log(`${"op".padEnd(22)}${"gradlab".padStart(10)}${"autodiff".padStart(10)}${"ratio".padStart(8)}`);
   for (const [name, ours, theirs] of cases(target, probs, y, w, b)) {
+    if (only && !only.split(",").includes(name)) continue;
     const [a, t] = [time(ours, x, u), time(theirs, x, u)];
     console.log(`${name.padEnd(22)}${a.toFixed(3).padStart(10)}${t.toFixed(3).padStart(10)}${(a / t).toFixed(2).padStart(8)}`);
   }

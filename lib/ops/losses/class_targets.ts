@@ -75,10 +75,13 @@ export function checkClassWeight(op: string, weight: unknown, classes: number): 
 
 /**
  * 1 where a row's class is its target, else 0, as float32 [M, C] (a row whose target is out of
- * range, an ignoreIndex such as −100, is all 0). Not tf.oneHot: it needs C ≥ 2, and
- * tfjs-backend-wasm 4.22's OneHot with dtype float32 returns wrong values (the torch fixtures
- * caught a loss of 2 for 1.685).
+ * range, an ignoreIndex such as −100, is all 0). tf.oneHot in int32, then a cast: its float32
+ * dtype is wrong on tfjs-backend-wasm 4.22 (it writes the int32 bits, 1 reads as 1.4e-45; the
+ * torch fixtures caught it), and an int32 equal against a range is ~50× slower there. oneHot
+ * needs C ≥ 2, so one class takes the equal.
  */
 export function targetMask(target: tf.Tensor, m: number, classes: number): tf.Tensor2D {
-  return tf.cast(tf.equal(tf.reshape(target, [m, 1]), tf.range(0, classes, 1, "int32")), "float32") as tf.Tensor2D;
+  const rows = tf.reshape(target, [m]) as tf.Tensor1D;
+  if (classes >= 2) return tf.cast(tf.oneHot(rows, classes), "float32") as tf.Tensor2D;
+  return tf.cast(tf.equal(tf.reshape(rows, [m, 1]), tf.range(0, classes, 1, "int32")), "float32") as tf.Tensor2D;
 }

@@ -26,34 +26,33 @@ export const CrossEntropyF = defineFunction<CrossEntropyArgs>({
   name: "CrossEntropy",
   inputNames: ["input", "target", "reduction", "ignoreIndex", "labelSmoothing", "weight"],
   forward(ctx, input, target, reduction, ignoreIndex, eps, weight) {
-    void reduction;
     const logp = tf.logSoftmax(toRows(input));
     const [m, classes] = logp.shape;
-    const w = weight ?? tf.ones([classes]);
     let perRow: tf.Tensor;
     let denominator: tf.Tensor;
     if (target.dtype === "int32") {
       const kept = tf.reshape(tf.cast(tf.notEqual(target, ignoreIndex), "float32"), [m, 1]);
       // One row of q's shape per target: w[tᵢ] at tᵢ, 0 elsewhere and on ignored rows.
-      const picked = tf.mul(tf.mul(targetMask(target, m, classes), kept), w);
+      const mask = tf.mul(targetMask(target, m, classes), kept);
+      const picked = weight ? tf.mul(mask, weight) : mask;
       const rowWeight = tf.sum(picked, 1);
       perRow = tf.neg(tf.sum(tf.mul(picked, logp), 1));
-      let smoothing = tf.zeros([m, classes]);
-      if (eps > 0) {
-        smoothing = tf.mul(kept, tf.mul(w, eps / classes));
-        perRow = tf.add(tf.mul(1 - eps, perRow), tf.neg(tf.sum(tf.mul(smoothing, logp), 1)));
-      }
       // q / r: the coefficient of each logp in the loss.
-      const coefficient = tf.add(tf.mul(picked, 1 - eps), smoothing);
+      let coefficient = picked;
+      if (eps > 0) {
+        const smoothing = tf.mul(kept, weight ? tf.mul(weight, eps / classes) : eps / classes);
+        perRow = tf.add(tf.mul(1 - eps, perRow), tf.neg(tf.sum(tf.mul(smoothing, logp), 1)));
+        coefficient = tf.add(tf.mul(picked, 1 - eps), smoothing);
+      }
       denominator = sumAll(rowWeight);
       ctx.saveForBackward(logp, coefficient, denominator);
     } else {
       const p = toRows(target);
       const smoothed = eps > 0 ? tf.add(tf.mul(p, 1 - eps), eps / classes) : p;
-      const coefficient = tf.mul(smoothed, w);
+      const coefficient = weight ? tf.mul(smoothed, weight) : smoothed;
       perRow = tf.neg(tf.sum(tf.mul(coefficient, logp), 1));
       denominator = tf.scalar(m);
-      ctx.saveForBackward(logp, coefficient, denominator, w);
+      ctx.saveForBackward(logp, coefficient, denominator, weight ?? tf.ones([classes]));
     }
     ctx.attributes.set("shapes", [input.shape, target.shape]);
     return reduceLoss(perRow, reduction, targetShapeFor(input.shape), denominator);
