@@ -23,6 +23,10 @@ import { SigmoidF } from "../lib/ops/sigmoid";
 import { SoftmaxF } from "../lib/ops/softmax";
 import { TanhF } from "../lib/ops/tanh";
 import { Generator } from "../lib/random";
+import { ReLU, Sigmoid } from "../lib/nn/activation";
+import { Linear } from "../lib/nn/linear";
+import { Module } from "../lib/nn/module";
+import { exportOnnx } from "../lib/onnx/export";
 import { assertClose } from "./support/assert_close";
 import { describeEachBackend } from "./support/backends";
 
@@ -116,5 +120,29 @@ describeEachBackend("layer ops in ONNX Runtime (lower)", () => {
       assertClose(theirs, ours, { rtol: 1e-5, atol: 1e-6 }, `${name}: ONNX Runtime vs gradlab`);
     }
     tf.dispose([x, x3, t, tIgnore, t3, w6, w3, b6, pw6, y, logp]);
+  });
+
+  it("a model of Linear and activation modules exports through exportOnnx (standard ops) and runs in ONNX Runtime", { skip: SKIP }, async () => {
+    class Mlp extends Module {
+      readonly inFeatures = 3;
+      fc1 = new Linear(3, 5, { generator: new Generator(1) });
+      act = new ReLU();
+      fc2 = new Linear(5, 2, { generator: new Generator(2) });
+      out = new Sigmoid();
+      forward(x: tf.Tensor): tf.Tensor {
+        return this.out.forward(this.fc2.forward(this.act.forward(this.fc1.forward(x))));
+      }
+    }
+    const model = new Mlp();
+    const x = tf.tensor(new Generator(3).uniformArray(12, -2, 2), [4, 3]);
+    const bytes = await exportOnnx(model, undefined, { customOps: "standard", example: x });
+    const session = await ort!.InferenceSession.create(bytes);
+    const feeds = { [session.inputNames[0]!]: new ort!.Tensor("float32", x.dataSync() as Float32Array, x.shape) };
+    const theirs = (await session.run(feeds))[session.outputNames[0]!]!.data as Float32Array;
+    await session.release();
+    const ours = tf.tidy(() => model.forward(x).dataSync());
+    assertClose(theirs, ours, { rtol: 1e-5, atol: 1e-6 }, "Linear → ReLU → Linear → Sigmoid");
+    x.dispose();
+    model.dispose();
   });
 });
