@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe } from "../../function";
 import { formatShape } from "../../shape";
+import { syncReadProblem } from "../../sync_read";
 import { checkFloatTensor } from "../argument_checks";
 
 /** The input as rows [M, C] (class axis moved last), and how to put a [M, C] gradient back. */
@@ -41,7 +42,10 @@ export function checkIgnoreIndex(op: string, ignoreIndex: unknown): number {
   return ignoreIndex;
 }
 
-/** Class-index targets: int32, the right shape, every value a class or ignoreIndex. Reads the target's min and max. */
+/**
+ * Class-index targets: int32, the right shape, every value a class or ignoreIndex. Reads the
+ * target's smallest and largest index back (one sync read of two numbers per call).
+ */
 export function checkClassIndices(op: string, input: tf.Tensor, target: tf.Tensor, ignoreIndex: number): void {
   const expected = targetShapeFor(input.shape);
   if (target.dtype !== "int32") {
@@ -50,7 +54,10 @@ export function checkClassIndices(op: string, input: tf.Tensor, target: tf.Tenso
   if (target.rank !== expected.length || target.shape.some((d, i) => d !== expected[i])) {
     throw new RangeError(`${op}: target has shape ${formatShape(target.shape)}, expected ${formatShape(expected)} (the input ${formatShape(input.shape)} without its class axis)`);
   }
-  if (target.size === 0) return;
+  // Where values cannot be read back synchronously (webgpu outside a browser) the range check
+  // would make every loss call throw; it is skipped there, and an out-of-range index counts as
+  // ignored (its row of the class mask is all 0).
+  if (target.size === 0 || syncReadProblem() !== null) return;
   const classes = input.shape[input.rank === 1 ? 0 : 1]!;
   // One read of two numbers: the smallest and largest index that is not ignoreIndex.
   const [low, high] = tf.tidy(() => {
