@@ -88,7 +88,7 @@ describeEachBackend("losses", () => {
     });
   }
 
-  it("gradcheck: crossEntropy (indices and probabilities), nllLoss and bce on 10 shapes × 2 scales, every reduction", () => {
+  it("gradcheck: crossEntropy (indices and probabilities), nllLoss on 10 shapes × 3 scales, bce × 2, every reduction", () => {
     const g = new Generator(5);
     for (const shape of GRADCHECK_SHAPES) {
       const classes = shape.length === 1 ? shape[0]! : shape[1]!;
@@ -99,7 +99,7 @@ describeEachBackend("losses", () => {
       const last = shape[shape.length - 1]!;
       const [bceWeight, posWeight] = [tf.tensor(g.uniformArray(last, 0.5, 2)), tf.tensor(g.uniformArray(last, 0.5, 3))];
       const classAxis = shape.length === 1 ? 0 : 1;
-      for (const scale of [0.5, 3]) {
+      for (const scale of [0.5, 3, 8]) {
         const x = awayFromZero(g, shape, scale);
         const p = tf.tidy(() => {
           const e = tf.exp(awayFromZero(g, shape, 1));
@@ -112,6 +112,10 @@ describeEachBackend("losses", () => {
           assertGradcheck((a) => CrossEntropyF.apply(a, indices, reduction, -100, 0.1, weight), [x], `CrossEntropy indices ${reduction} ${label}`);
           assertGradcheck((a, b) => CrossEntropyF.apply(a, b!, reduction, -100, 0.2, weight), [x, p], `CrossEntropy probabilities ${reduction} ${label}`);
           assertGradcheck((a) => NllLossF.apply(a, indices, reduction, -100, weight), [logp], `NllLoss ${reduction} ${label}`);
+          // At |x| ~ 10, (1 − y)·x and softplus(−x) are ~10 and cancel to a loss ~0.1: float32
+          // round-off on the terms' scale, which gradcheck's estimate (from the output) cannot see,
+          // swamps finite differences. The torch fixtures check those gradients at scale 30.
+          if (scale > 3) continue;
           assertGradcheck((a, b) => BceWithLogitsF.apply(a, b!, reduction, true, true, bceWeight, posWeight), [x, y], `BceWithLogits ${reduction} ${label}`);
           assertGradcheck((a, b) => BceWithLogitsF.apply(a, b!, reduction, false, false), [x, y], `BceWithLogits unweighted ${reduction} ${label}`);
         }
