@@ -9,6 +9,7 @@ import { it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import * as F from "../lib/nn/functional";
 import { BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss } from "../lib/nn/loss";
+import { MSELoss } from "../lib/nn/mse_loss";
 import { BceWithLogitsF } from "../lib/ops/losses/bce_with_logits";
 import { CrossEntropyF } from "../lib/ops/losses/cross_entropy";
 import { NllLossF } from "../lib/ops/losses/nll_loss";
@@ -123,6 +124,20 @@ describeEachBackend("losses", () => {
       }
       tf.dispose([indices, weight, bceWeight, posWeight]);
     }
+  });
+
+  it("mseLoss and MSELoss take the reduction positionally or as { reduction }, as the other losses", () => {
+    const [x, t] = [tf.tensor([1, 2, 3]), tf.tensor([0, 2, 5])];
+    const same = (a: tf.Tensor, b: tf.Tensor, what: string) => {
+      assert.deepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()), what);
+      tf.dispose([a, b]);
+    };
+    same(F.mseLoss(x, t, { reduction: "sum" }), F.mseLoss(x, t, "sum"), "sum");
+    same(F.mseLoss(x, t, {}), F.mseLoss(x, t), "default mean");
+    assert.equal(new MSELoss({ reduction: "none" }).reduction, "none");
+    assertRejects(() => F.mseLoss(x, t, { reduce: "sum" } as never), TypeError, /^mseLoss: unknown option "reduce"; expected "reduction"$/);
+    assertRejects(() => new MSELoss({ reduction: "avg" as "sum" }), RangeError, /^MSELoss: reduction must be one of "mean", "sum", "none", got "avg"$/);
+    tf.dispose([x, t]);
   });
 
   it("modules pass their options to the functional", () => {

@@ -15,7 +15,12 @@ import { warnOnce } from "../warnings";
 export type Reduction = "mean" | "sum" | "none";
 const REDUCTIONS: readonly Reduction[] = ["mean", "sum", "none"];
 
-export function mseLoss(input: tf.Tensor, target: tf.Tensor, reduction: Reduction = "mean"): tf.Tensor {
+/**
+ * torch.nn.functional.mse_loss(input, target, reduction="mean"): the reduction positionally, or
+ * as `{ reduction }` like the other losses' keywords.
+ */
+export function mseLoss(input: tf.Tensor, target: tf.Tensor, options: Reduction | { reduction?: Reduction } = "mean"): tf.Tensor {
+  const reduction = reductionOf("mseLoss", options);
   if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
     throw new RangeError(`mseLoss: reduction must be one of ${REDUCTIONS.map((r) => `"${r}"`).join(", ")}, got ${JSON.stringify(reduction)}`);
   }
@@ -89,8 +94,22 @@ function reduceTo(g: tf.Tensor, shape: number[]): tf.Tensor {
   return tf.engine().runKernel(tf.Reshape, { x: summed }, { shape }) as tf.Tensor;
 }
 
+/** The reduction from `"sum"` or `{ reduction: "sum" }`. */
+function reductionOf(where: string, options: Reduction | { reduction?: Reduction }): Reduction {
+  if (typeof options === "object" && options !== null) {
+    const unknown = Object.keys(options).filter((k) => k !== "reduction");
+    if (unknown.length > 0) throw new TypeError(`${where}: unknown option "${unknown[0]}"; expected "reduction"`);
+    return options.reduction ?? "mean";
+  }
+  return options;
+}
+
 export class MSELoss {
-  constructor(readonly reduction: Reduction = "mean") {
+  readonly reduction: Reduction;
+  /** torch.nn.MSELoss(reduction="mean"): `new MSELoss("sum")` or `new MSELoss({ reduction: "sum" })`. */
+  constructor(options: Reduction | { reduction?: Reduction } = "mean") {
+    const reduction = reductionOf("MSELoss", options);
+    this.reduction = reduction;
     if (!REDUCTIONS.includes(reduction)) {
       throw new RangeError(`MSELoss: reduction must be one of ${REDUCTIONS.map((r) => `"${r}"`).join(", ")}, got ${JSON.stringify(reduction)}`);
     }
