@@ -68,6 +68,8 @@ const OPS: [string, (x: tf.Tensor, rank: number) => tf.Tensor, GradcheckOptions?
   ["Softmax(last)", (x, rank) => SoftmaxF.apply(x, rank - 1), { eps: 2e-2, atol: 1e-6 }],
   ["LogSoftmax(0)", (x) => LogSoftmaxF.apply(x, 0), { eps: 2e-2, atol: 1e-6 }],
   ["LogSoftmax(last)", (x, rank) => LogSoftmaxF.apply(x, rank - 1), { eps: 2e-2, atol: 1e-6 }],
+  ["Softmax(1)", (x, rank) => SoftmaxF.apply(x, Math.min(1, rank - 1)), { eps: 2e-2, atol: 1e-6 }],
+  ["LogSoftmax(1)", (x, rank) => LogSoftmaxF.apply(x, Math.min(1, rank - 1)), { eps: 2e-2, atol: 1e-6 }],
 ];
 
 describeEachBackend("activations", () => {
