@@ -140,6 +140,16 @@ describeEachBackend("losses", () => {
     tf.dispose([x, t]);
   });
 
+  it("an ignoreIndex outside [0, C) is accepted in the target and drops its rows", () => {
+    const x = tf.tensor([[1, -2, 0.5], [0.3, 0.1, -1], [2, 2, 0]]);
+    const withIgnored = tf.tensor([0, 7, 2], [3], "int32");
+    const kept = tf.tensor([0, 2], [2], "int32");
+    const keptRows = tf.gather(x, [0, 2]);
+    const [a, b] = [F.crossEntropy(x, withIgnored, { ignoreIndex: 7 }), F.crossEntropy(keptRows, kept)];
+    assertClose(a.dataSync(), b.dataSync(), { rtol: FLOAT32_OP_RTOL }, "mean over the rows kept");
+    tf.dispose([x, withIgnored, kept, keptRows, a, b]);
+  });
+
   it("modules pass their options to the functional", () => {
     const x = tf.tensor([[1, -2, 0.5], [0.3, 0.1, -1]]);
     const t = tf.tensor([2, 0], [2], "int32");

@@ -59,15 +59,16 @@ export function checkClassIndices(op: string, input: tf.Tensor, target: tf.Tenso
   // ignored (its row of the class mask is all 0).
   if (target.size === 0 || syncReadProblem() !== null) return;
   const classes = input.shape[input.rank === 1 ? 0 : 1]!;
-  // One read of two numbers: the smallest and largest index that is not ignoreIndex.
-  const [low, high] = tf.tidy(() => {
-    const kept = tf.notEqual(target, ignoreIndex);
-    return [tf.min(tf.where(kept, target, tf.fill(target.shape, 2 ** 31 - 1, "int32"))), tf.max(tf.where(kept, target, tf.fill(target.shape, -(2 ** 31), "int32")))];
+  // One read of two numbers: the smallest and largest index, with ignored rows read as class 0
+  // (always a valid class), so an ignoreIndex outside [0, C) is never reported.
+  const bounds = tf.tidy(() => {
+    const kept = tf.where(tf.notEqual(target, ignoreIndex), target, tf.zerosLike(target));
+    return tf.stack([tf.min(kept), tf.max(kept)]);
   });
-  const [lo, hi] = [low!.dataSync()[0]!, high!.dataSync()[0]!];
-  tf.dispose([low!, high!]);
+  const [lo, hi] = Array.from(bounds.dataSync()) as [number, number];
+  bounds.dispose();
   const bad = lo < 0 ? lo : hi >= classes ? hi : null;
-  if (bad !== null && lo <= hi) {
+  if (bad !== null) {
     throw new RangeError(`${op}: target holds class index ${bad}, expected indices in [0, ${classes}) or ignoreIndex (${ignoreIndex})`);
   }
 }
