@@ -1,0 +1,75 @@
+/**
+ * writeFileAtomic / PendingWrite (lib/io/atomic_write.ts): what a shell's `>` would write to
+ * (symlinks followed, mode and owner kept), and no temporary file left on abort or process exit.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { PendingWrite, writeFileAtomic } from "../lib/io/atomic_write";
+import { REPO_ROOT } from "./support/cli_process";
+
+const TMP = mkdtempSync(join(tmpdir(), "gradlab-atomic-"));
+after(() => rmSync(TMP, { recursive: true, force: true }));
+let made = 0;
+function freshDir(): string {
+  const dir = join(TMP, String(made++));
+  mkdirSync(dir);
+  return dir;
+}
+
+describe("atomic writes", () => {
+  it("follow a symlink (relative, chained, or dangling) and leave the links as links", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, "real"), "old");
+    symlinkSync("real", join(dir, "a"));
+    symlinkSync(join(dir, "a"), join(dir, "b"));
+    symlinkSync("new-target", join(dir, "dangling"));
+    writeFileAtomic(join(dir, "b"), "via two links");
+    writeFileAtomic(join(dir, "dangling"), "created");
+    assert.equal(readFileSync(join(dir, "real"), "utf8"), "via two links");
+    assert.equal(readFileSync(join(dir, "new-target"), "utf8"), "created");
+    for (const link of ["a", "b", "dangling"]) assert.ok(lstatSync(join(dir, link)).isSymbolicLink(), `${link} is no longer a link`);
+    assert.deepEqual(readdirSync(dir).sort(), ["a", "b", "dangling", "new-target", "real"]);
+  });
+
+  it("keep an existing file's mode (0600, 0640, 0755), and its owner when run as root", (t) => {
+    const dir = freshDir();
+    for (const mode of [0o600, 0o640, 0o755]) {
+      const path = join(dir, `m${mode.toString(8)}`);
+      writeFileSync(path, "old");
+      chmodSync(path, mode);
+      writeFileAtomic(path, "new");
+      assert.equal(statSync(path).mode & 0o777, mode);
+      assert.equal(readFileSync(path, "utf8"), "new");
+    }
+    if (process.getuid?.() !== 0) return t.skip("changing a file's owner needs root");
+    const owned = join(dir, "owned");
+    writeFileSync(owned, "old");
+    chownSync(owned, 4321, 8765);
+    writeFileAtomic(owned, "new");
+    assert.deepEqual([statSync(owned).uid, statSync(owned).gid], [4321, 8765]);
+  });
+
+  it("PendingWrite: the temporary file exists from open, is gone after abort, and the target is unchanged", () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, "m.json"), "old");
+    const pending = PendingWrite.open(join(dir, "m.json"));
+    assert.equal(readdirSync(dir).length, 2);
+    pending.abort();
+    pending.abort(); // twice is fine
+    assert.deepEqual(readdirSync(dir), ["m.json"]);
+    assert.equal(readFileSync(join(dir, "m.json"), "utf8"), "old");
+    assert.throws(() => pending.commit("late"), /already committed or aborted/);
+  });
+
+  it("a process that exits (process.exit, as after a second Ctrl-C) with a pending write leaves no temporary file", () => {
+    const dir = freshDir();
+    const script = `import { PendingWrite } from ${JSON.stringify(join(REPO_ROOT, "lib/io/atomic_write.ts"))}; PendingWrite.open(${JSON.stringify(join(dir, "m.json"))}); process.exit(7);`;
+    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: REPO_ROOT, encoding: "utf8" });
+    assert.equal(child.status, 7, child.stderr);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+});
