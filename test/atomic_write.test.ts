@@ -3,7 +3,7 @@
  * (symlinks followed, mode and owner kept), and no temporary file left on abort or process exit.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,6 +51,17 @@ describe("atomic writes", () => {
     chownSync(owned, 4321, 8765);
     writeFileAtomic(owned, "new");
     assert.deepEqual([statSync(owned).uid, statSync(owned).gid], [4321, 8765]);
+  });
+
+  it("refuse a target that is not a regular file (a pipe, a folder) instead of replacing it", () => {
+    const dir = freshDir();
+    execFileSync("mkfifo", [join(dir, "pipe")]);
+    mkdirSync(join(dir, "folder"));
+    for (const name of ["pipe", "folder"]) {
+      assert.throws(() => writeFileAtomic(join(dir, name), "x"), { code: "ENOTREG", message: new RegExp(`${name} is not a regular file`) });
+    }
+    assert.ok(lstatSync(join(dir, "pipe")).isFIFO() && lstatSync(join(dir, "folder")).isDirectory());
+    assert.deepEqual(readdirSync(dir).sort(), ["folder", "pipe"]);
   });
 
   it("PendingWrite: the temporary file exists from open, is gone after abort, and the target is unchanged", () => {

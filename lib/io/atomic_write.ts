@@ -13,7 +13,7 @@
  * process left behind, by the next write to the same target.
  */
 import {
-  closeSync, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, writeSync,
+  closeSync, fchmodSync, fchownSync, fsyncSync, lstatSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeSync, type Stats,
 } from "node:fs";
 import process from "node:process";
 import { basename, dirname, isAbsolute, join } from "node:path";
@@ -41,6 +41,10 @@ export class PendingWrite {
     const target = followSymlinks(path);
     removeStaleTemps(target);
     const existing = statOrNull(target);
+    if (existing !== null && !existing.isFile()) {
+      // A rename would replace a device, pipe or folder with a regular file.
+      throw Object.assign(new Error(`${path} is not a regular file; an atomic write would replace it`), { code: "ENOTREG" });
+    }
     const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now()}.${sequence++}.tmp`);
     // "wx": never reuse a file that is already there; 0o666 minus the umask, as a new file gets.
     const fd = openSync(temp, "wx", 0o666);
@@ -122,14 +126,9 @@ export function followSymlinks(path: string): string {
   throw Object.assign(new Error(`too many levels of symbolic links at ${path}`), { code: "ELOOP" });
 }
 
-function statOrNull(path: string): { mode: number; uid: number; gid: number } | null {
+function statOrNull(path: string): Stats | null {
   try {
-    const fd = openSync(path, "r");
-    try {
-      return fstatSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    return statSync(path);
   } catch {
     return null;
   }
