@@ -241,15 +241,17 @@ describe("finding 5: input limits are checked before any work, one line and exit
     assertNoWork(r);
   });
 
-  it("a 300 MiB --data fails on its size at once, and --max-input-mib lets it through to the JSON check", async () => {
+  it("a 300 MiB --data fails on its size at once, --max-input-mib lets it through to the JSON check; /dev/zero stops at the limit", async () => {
     const dir = freshDir("big");
     const big = join(dir, "big.json");
     writeFileSync(big, "");
     truncateSync(big, 300 * 1024 * 1024); // sparse: no disk used
-    const [limited, raised] = await Promise.all([
+    const [limited, raised, endless] = await Promise.all([
       runTask("train", cpu("--data", big)),
       runTask("train", cpu("--data", big, "--max-input-mib", "400")),
+      runTask("train", cpu("--init", "/dev/zero", "--max-input-mib", "1")), // endless: once read whole, into a hang
     ]);
+    assertOneLineFailure(endless, "train", 2, /--init file \/dev\/zero is more than 1 MiB \(a pipe or device\), over the 1 MiB limit/);
     assertOneLineFailure(limited, "train", 2, /--data file .*big\.json is 300\.0 MiB, over the 256 MiB limit on input files; .*--max-input-mib 300/);
     assertOneLineFailure(raised, "train", 2, /--data file .*big\.json is not valid JSON/);
   });

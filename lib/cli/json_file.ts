@@ -4,7 +4,8 @@
  * file fails in milliseconds with one line, not with a raw JavaScript error after seconds);
  * outputs are opened before any work and committed atomically (see PendingWrite).
  */
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { Buffer } from "node:buffer";
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { followSymlinks, PendingWrite } from "../io/atomic_write";
 import { UsageError } from "./args";
@@ -21,34 +22,51 @@ export interface InputFile {
 
 const MIB = 1024 * 1024;
 
-/** Fails unless `path` is a readable regular file of at most `maxMib` MiB. */
-export function checkInputFile(path: string, what: string, maxMib = DEFAULT_MAX_INPUT_MIB): void {
-  let size: number;
+/**
+ * The bytes of an input file, read up to `maxMib` MiB: a larger file fails on its size before it
+ * is read, and a pipe or device (/dev/zero, <(…)) is read in chunks and stopped at the limit.
+ */
+export function readInputBytes(path: string, what: string, maxMib = DEFAULT_MAX_INPUT_MIB): Uint8Array {
+  const cannotRead = (error: unknown): never => {
+    const code = (error as { code?: string }).code;
+    throw new UsageError(`cannot read ${what} file ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder, expected a file" : (error as Error).message}`);
+  };
+  const limit = maxMib * MIB;
+  const tooBig = (size: string, hint: number): never => {
+    throw new UsageError(`${what} file ${path} is ${size}, over the ${maxMib} MiB limit on input files; if it is meant, raise the limit with --max-input-mib ${hint}`);
+  };
+  let fd: number;
   try {
     const stat = statSync(path);
-    if (stat.isDirectory()) throw new UsageError(`cannot read ${what} file ${path}: it is a folder, expected a file`);
-    size = stat.size;
+    if (stat.isDirectory()) throw Object.assign(new Error("folder"), { code: "EISDIR" });
+    if (stat.size > limit) tooBig(formatBytes(stat.size), Math.ceil(stat.size / MIB));
+    fd = openSync(path, "r");
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    const code = (error as { code?: string }).code;
-    throw new UsageError(`cannot read ${what} file ${path}: ${code === "ENOENT" ? "no such file" : (error as Error).message}`);
+    return cannotRead(error);
   }
-  if (size > maxMib * MIB) {
-    throw new UsageError(
-      `${what} file ${path} is ${formatBytes(size)}, over the ${maxMib} MiB limit on input files; if it is meant, raise the limit with --max-input-mib ${Math.ceil(size / MIB)}`,
-    );
+  try {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = new Uint8Array(Math.min(16 * MIB, limit + 1 - total) || 1);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > limit) tooBig(`more than ${maxMib} MiB (a pipe or device)`, maxMib * 2);
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    return cannotRead(error);
+  } finally {
+    closeSync(fd);
   }
 }
 
 export function readJsonFile(path: string, what: string, maxMib = DEFAULT_MAX_INPUT_MIB): unknown {
-  checkInputFile(path, what, maxMib);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    throw new UsageError(`cannot read ${what} file ${path}: ${code === "ENOENT" ? "no such file" : (error as Error).message}`);
-  }
+  const text = new TextDecoder().decode(readInputBytes(path, what, maxMib));
   const depth = jsonNestingDepth(text, MAX_JSON_DEPTH);
   if (depth > MAX_JSON_DEPTH) throw new UsageError(`${what} file ${path} nests arrays/objects more than ${MAX_JSON_DEPTH} deep; expected a state dict or data file (3 levels)`);
   try {

@@ -12,10 +12,10 @@ import { Linear } from "../nn/linear";
 import type { Module } from "../nn/module";
 import { findNonFiniteParameter, formatEntry, NonFiniteError } from "../nn/non_finite";
 import { StateDictError } from "../nn/state_dict";
-import { importOnnx, modelBytes } from "../onnx/import";
+import { importOnnx } from "../onnx/import";
 import { OnnxModel } from "../onnx/onnx_model";
 import { parseArgs, parseDecimal, usage, UsageError, type OptionSpec } from "./args";
-import { checkInputFile, DEFAULT_MAX_INPUT_MIB, formatBytes, readJsonFile } from "./json_file";
+import { DEFAULT_MAX_INPUT_MIB, formatBytes, readInputBytes, readJsonFile } from "./json_file";
 import { runCommand } from "./run_command";
 
 const OPTIONS = {
@@ -43,9 +43,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (maxMib < 1) throw new UsageError(`--max-input-mib must be a positive integer, got ${maxMib}`);
   // Read the file before starting a backend, so a bad one costs nothing.
   const isJson = args.model.toLowerCase().endsWith(".json");
-  if (!isJson) checkInputFile(args.model, "--model", maxMib);
   const state = isJson ? readJsonFile(args.model, "--model", maxMib) : null;
-  const bytes = isJson ? null : modelBytes(args.model);
+  const bytes = isJson ? null : readInputBytes(args.model, "--model", maxMib);
   const shape = state !== null ? stateDictShape(state, args.model) : null;
 
   await setBackend(backendChoice);
