@@ -263,17 +263,21 @@ describe("finding 5: input limits are checked before any work, one line and exit
     assertOneLineFailure(r, "predict", 2, /"weight"\[1\] must be a row of 200000 numbers \(the width of row 0\), got 0 entries/);
   });
 
-  it("numbers are decimal only and integers safe: --steps 0x10, --seed 1e300, --seed -1, --lr 0b11 are refused", async () => {
+  it("numbers are decimal only, integers safe, rates within float32: --steps 0x10, --seed 1e300, --seed -1, --lr 0b11, --lr 1e300, --momentum -0.5", async () => {
     const runs = await Promise.all([
       runTask("train", cpu("--steps", "0x10")),
       runTask("train", cpu("--seed", "1e300")),
       runTask("train", cpu("--seed", "-1")),
       runTask("train", cpu("--lr", "0b11")),
+      runTask("train", cpu("--lr", "1e300")),
+      runTask("train", cpu("--momentum", "-0.5")),
     ]);
     assertOneLineFailure(runs[0]!, "train", 2, /--steps expects an integer in decimal .*got "0x10"/);
     assertOneLineFailure(runs[1]!, "train", 2, /--seed expects an integer from -9007199254740991 to 9007199254740991, got "1e300"/);
     assertOneLineFailure(runs[2]!, "train", 2, /--seed must be an integer from 0 to 4294967295, got -1/);
     assertOneLineFailure(runs[3]!, "train", 2, /--lr expects a number in decimal .*got "0b11"/);
+    assertOneLineFailure(runs[4]!, "train", 2, /--lr must be a number from 0 to 3\.4028e\+38 \(float32's largest\), got 1e\+300/);
+    assertOneLineFailure(runs[5]!, "train", 2, /--momentum must be a number from 0 to 3\.4028e\+38 \(float32's largest\), got -0\.5/);
     runs.forEach(assertNoWork);
   });
 });

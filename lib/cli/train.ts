@@ -19,6 +19,7 @@ import { runCommand } from "./run_command";
 
 /** --json keeps every step's loss up to this many steps, then every k-th: memory does not grow with --steps. */
 export const MAX_JSON_LOSSES = 10_000;
+const FLOAT32_MAX = 3.4028234663852886e38;
 /** The generator's seed is 32 bits: a larger one would silently repeat a smaller one's stream. */
 export const MAX_SEED = 2 ** 32 - 1;
 
@@ -86,6 +87,11 @@ export function readTrainInputs(args: TrainArgs): TrainInputs {
   if (!BACKEND_CHOICES.includes(backendChoice)) throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(", ")}, got ${JSON.stringify(args.backend)}`);
   if (args.steps !== undefined && args.steps < 1) throw new UsageError(`--steps must be a positive integer, got ${args.steps}`);
   if (args.seed !== undefined && (args.seed < 0 || args.seed > MAX_SEED)) throw new UsageError(`--seed must be an integer from 0 to ${MAX_SEED}, got ${args.seed}`);
+  for (const name of ["lr", "momentum", "weight-decay"] as const) {
+    const value = args[name];
+    // The optimizer computes in float32: a larger value would be Infinity there.
+    if (value !== undefined && !(value >= 0 && value <= FLOAT32_MAX)) throw new UsageError(`--${name} must be a number from 0 to ${FLOAT32_MAX.toExponential(4)} (float32's largest), got ${value}`);
+  }
   const maxMib = args["max-input-mib"] ?? DEFAULT_MAX_INPUT_MIB;
   if (maxMib < 1) throw new UsageError(`--max-input-mib must be a positive integer, got ${maxMib}`);
   const files: InputFile[] = [];
