@@ -138,5 +138,5 @@ function loadLinear(state: unknown, [out, inFeatures]: [number, number]): Module
 
 /** Runs main with the shared exit codes (run_command.ts). */
 export function run(argv: readonly string[]): Promise<number> {
-  return runCommand("predict", main, argv);
+  return runCommand("predict", main, argv, false);
 }

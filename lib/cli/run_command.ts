@@ -21,13 +21,15 @@ export const EXPECTED_ERRORS = ["UsageError", "DataFileError", "StateDictError",
 export type CommandMain = (argv: readonly string[], signal: AbortSignal) => Promise<number>;
 
 /**
- * Runs `main` and sets process.exitCode. The first SIGINT/SIGTERM asks the command to stop (the
- * training loop notices within one block, a fraction of a second); a second one removes the
- * temporary files and exits at once.
+ * Runs `main` and sets process.exitCode. With `stoppable` (commands that train), the first
+ * SIGINT/SIGTERM asks the command to stop (the training loop notices within one block, a fraction
+ * of a second) and a second one removes the temporary files and exits at once; otherwise signals
+ * keep their default (the process ends at once; such a command has no file open for writing).
  */
-export async function runCommand(name: string, main: CommandMain, argv: readonly string[]): Promise<number> {
+export async function runCommand(name: string, main: CommandMain, argv: readonly string[], stoppable = true): Promise<number> {
   const controller = new AbortController();
-  const handlers = (Object.keys(SIGNAL_NUMBERS) as StopSignal[]).map((signal) => {
+  const signals = stoppable ? (Object.keys(SIGNAL_NUMBERS) as StopSignal[]) : [];
+  const handlers = signals.map((signal) => {
     const handler = () => {
       if (controller.signal.aborted) {
         abortAllPendingWrites();
