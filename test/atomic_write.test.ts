@@ -3,7 +3,7 @@
  * (symlinks followed, mode and owner kept), and no temporary file left on abort or process exit.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,6 +74,40 @@ describe("atomic writes", () => {
     assert.deepEqual(readdirSync(dir), ["m.json"]);
     assert.equal(readFileSync(join(dir, "m.json"), "utf8"), "old");
     assert.throws(() => pending.commit("late"), /already committed or aborted/);
+  });
+
+  it("kill -9 mid-write, 10 times: the target is always a whole version, and the next write removes the leftovers", async (t) => {
+    const dir = freshDir();
+    const target = join(dir, "m.json");
+    // Each version is 4 MB of one repeated digit, so a partial or mixed file is easy to see.
+    const writer = `import { writeFileAtomic } from ${JSON.stringify(join(REPO_ROOT, "lib/io/atomic_write.ts"))};
+      for (let i = 0; ; i++) {
+        writeFileAtomic(${JSON.stringify(target)}, String(i % 10).repeat(4 << 20));
+        if (i === 0) process.stdout.write("writing\\n");
+      }`;
+    writeFileSync(target, "0".repeat(4 << 20)); // a whole version, whenever the first kill lands
+    let seed = 12345;
+    let midWrite = 0;
+    for (let kill = 0; kill < 10; kill++) {
+      const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", writer], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+      await new Promise((resolve) => child.stdout.once("data", resolve)); // its first write is done
+      seed = (seed * 1103515245 + 12345) % 2 ** 31; // a fixed sequence of delays from 0 to 300 ms
+      await new Promise((resolve) => setTimeout(resolve, seed % 300));
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.on("close", resolve));
+      const content = readFileSync(target, "utf8");
+      assert.equal(content.length, 4 << 20, `after kill ${kill}: ${content.length} bytes, not a whole version`);
+      assert.match(content, /^(\d)\1*$/, `after kill ${kill}: the file mixes versions`);
+      const temps = readdirSync(dir).filter((f) => f.endsWith(".tmp"));
+      assert.ok(temps.length <= 1, `after kill ${kill}: ${temps.length} temporary files; older ones should have been removed`);
+      midWrite += temps.length;
+    }
+    // A kill that landed mid-write left its temporary file (each new writer removed the previous
+    // ones); without any, the test would prove nothing.
+    t.diagnostic(`${midWrite} of 10 kills landed mid-write`);
+    assert.ok(midWrite > 0, "no kill landed during a write");
+    writeFileAtomic(target, "final");
+    assert.deepEqual(readdirSync(dir), ["m.json"], "temporary files of the killed writers are left");
   });
 
   it("a process that exits (process.exit, as after a second Ctrl-C) with a pending write leaves no temporary file", () => {
