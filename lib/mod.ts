@@ -54,3 +54,7 @@ export { setWebGPUKernels } from "./webgpu/linear_kernels";
 export { Generator, manualSeed, defaultGenerator } from "./random";
 export { setWarningHandler } from "./warnings";
 export { runSeedExperiment, type SeedExperimentOptions, type SeedExperimentResult } from "./experiments/seed";
+
+// Reliability (issue 9): the non-finite check and the training stop, as the CLI uses them.
+export { NonFiniteError, findNonFiniteParameter, formatEntry, type NonFiniteEntry } from "./nn/non_finite";
+export { TrainingInterruptedError, type TrainingProgress } from "./experiments/seed";
