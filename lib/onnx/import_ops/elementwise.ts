@@ -4,6 +4,7 @@
  * the host, so shape arithmetic (PyTorch's Mul/Div/Add of sizes) stays known before run time.
  */
 import * as tf from "@tensorflow/tfjs";
+import "./comparison_gradients";
 import type { ImportOp } from "./op";
 import { broadcast, isFloat, isInt, known, OpError, Refusal, T, tracked, type Dim, type ValueInfo } from "./values";
 

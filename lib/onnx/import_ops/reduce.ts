@@ -8,12 +8,13 @@ import type { ImportOp } from "./op";
 import { ints, isFloat, isInt, normAxis, OpError, Refusal, T, type DimShape, type ValueInfo } from "./values";
 
 /** The axes reduced, or null for "none" (noop_with_empty_axes and no axes: the identity). */
-function reducedAxes(x: ValueInfo, axesIn: ValueInfo | null | undefined, a: Attrs): number[] | null {
+function reducedAxes(x: ValueInfo, axesIn: ValueInfo | null | undefined, a: Attrs): number[] | null | "unknown" {
   const rank = x.shape!.length;
   let axes = a.ints("axes");
   if (axes === undefined && axesIn) {
     const v = ints(axesIn);
-    if (v === null) throw new Refusal("axes computed at run time are not supported; gradlab needs them known when the model is planned");
+    // Axes computed at run time: known before the node runs, not at import.
+    if (v === null) return "unknown";
     axes = v;
   }
   if (axes === undefined || axes.length === 0) return a.int("noop_with_empty_axes", 0) ? null : [...Array(rank).keys()];
@@ -31,6 +32,7 @@ function reduce(fn: (x: tf.Tensor, axes: number[]) => tf.Tensor, types: "float" 
       if (!(isFloat(x!.dtype) || (types === "number" && isInt(x!.dtype)))) throw new Refusal(`element type ${x!.dtype} is not supported (${types === "float" ? "floats only" : "numbers only"})`);
       const axes = reducedAxes(x!, axesIn, a);
       if (axes === null) return [{ dtype: x!.dtype, shape: x!.shape }];
+      if (axes === "unknown") return [{ dtype: x!.dtype, shape: a.int("keepdims", 1) ? x!.shape!.map(() => null) : null }];
       if (axes.some((i) => x!.shape![i] === 0)) throw new Refusal("reducing over an empty axis (the identity element of each reduction) is not supported");
       const keep = a.int("keepdims", 1) !== 0;
       const shape: DimShape = keep ? x!.shape!.map((d, i) => (axes.includes(i) ? 1 : d)) : x!.shape!.filter((_, i) => !axes.includes(i));
@@ -39,6 +41,7 @@ function reduce(fn: (x: tf.Tensor, axes: number[]) => tf.Tensor, types: "float" 
     run([x], a, { ins, outs }) {
       const axes = reducedAxes(ins[0]!, ins[1], a);
       if (axes === null) return x!;
+      if (axes === "unknown") throw new Refusal("the axes are not known when the node runs");
       return tf.reshape(fn(x!, axes), outs[0]!.shape as number[]);
     },
   };

@@ -189,9 +189,9 @@ export const SHAPE_OPS: Record<string, ImportOp> = {
     attributes: { allowzero: "int" },
     hostInputs: [1],
     infer([x, s], a) {
-      const target = s!.data ?? (s!.shape!.length === 1 && typeof s!.shape![0] === "number" ? null : undefined);
-      if (target === undefined) throw new OpError(`the shape input must have rank 1 and a known length, got ${formatDims(s!.shape)}`);
-      if (target === null) return [{ dtype: x!.dtype, shape: new Array(s!.shape![0] as number).fill(null) }];
+      if (s!.shape!.length !== 1) throw new OpError(`the shape input must have rank 1, got ${formatDims(s!.shape)}`);
+      const target = s!.data;
+      if (target === undefined) return [{ dtype: x!.dtype, shape: typeof s!.shape![0] === "number" ? new Array(s!.shape![0]).fill(null) : null }];
       return [tracked(x!.dtype, reshapeTarget(x!.shape!, target, a.int("allowzero", 0) !== 0), x!.data)];
     },
     run: ([x], _a, { outs }) => tf.reshape(x!, outs[0]!.shape as number[]),
