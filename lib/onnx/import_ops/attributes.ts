@@ -55,7 +55,7 @@ export function readAttributes(attributes: readonly OnnxTypes.IAttributeProto[],
     }
     if (values.has(name)) throw new OpError(`attribute "${name}" is given twice`);
     const kind = KIND_OF_TYPE[a.type ?? 0] ?? inferKind(a);
-    if (kind !== expected) throw new OpError(`attribute "${name}" must be ${expected.toUpperCase()}, got ${kind ?? `type ${a.type}`}`);
+    if (kind !== expected) throw new OpError(`attribute "${name}" must be of type ${expected.toUpperCase()}, got ${kind ? kind.toUpperCase() : `type ${a.type}`}`);
     values.set(name, valueOf(a, kind, name));
   }
   return new Attrs(values);
