@@ -5,8 +5,9 @@
  * naming the budget, the node and the figure, instead of exhausting memory minutes later.
  *
  * The defaults fit a machine with 24 GiB: no tensor past 2²⁷ elements (512 MiB of float32) and at
- * most 2³⁰ elements (4 GiB) alive in one forward, which training's saved activations roughly
- * double or triple. Override any of them in importOnnx's options.
+ * most 2³⁰ elements (4 GiB) created in one forward, which training's saved activations roughly
+ * double or triple; 50 000 nodes (PyTorch writes one nn.TransformerEncoderLayer as about 110, so
+ * that is over 400 such layers). Override any of them in importOnnx's options.
  */
 import { OnnxImportError } from "./errors";
 
@@ -26,7 +27,7 @@ export interface ImportBudgets {
 export const DEFAULT_BUDGETS: Readonly<ImportBudgets> = {
   maxTensorElements: 2 ** 27,
   maxTotalElements: 2 ** 30,
-  maxNodes: 100_000,
+  maxNodes: 50_000,
   maxFunctionDepth: 32,
   maxNameLength: 4096,
 };

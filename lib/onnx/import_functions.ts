@@ -77,14 +77,18 @@ export function expandFunctions(
 
   const out: FlatNode[] = [];
   let calls = 0;
-  const visit = (body: readonly OnnxTypes.INodeProto[], rename: (name: string) => string, labelPrefix: string, bound: ReadonlyMap<string, OnnxTypes.IAttributeProto>): void => {
+  const visit = (body: readonly OnnxTypes.INodeProto[], rename: ((name: string) => string) | null, labelPrefix: string, bound: ReadonlyMap<string, OnnxTypes.IAttributeProto>): void => {
+    // The main graph's names stay as they are: no copies of its arrays.
+    const top = rename === null;
     body.forEach((node, i) => {
       checkName(node.name, `node #${i} name`, budgets);
-      const label = `${labelPrefix}${node.name || `#${i}`}`;
-      for (const n of [...(node.input ?? []), ...(node.output ?? [])]) checkName(n, `a value of node "${label}"`, budgets);
-      const inputs = (node.input ?? []).map((n) => (n === "" ? "" : rename(n)));
-      const outputs = (node.output ?? []).map((n) => (n === "" ? "" : rename(n)));
-      const attributes = substitute(node.attribute ?? [], bound, label);
+      const own = node.name || `#${i}`;
+      const label = `${labelPrefix}${own.length > MAX_LABEL ? `${own.slice(0, MAX_LABEL)}…` : own}`;
+      for (const n of node.input ?? []) checkName(n, `a value of node "${label}"`, budgets);
+      for (const n of node.output ?? []) checkName(n, `a value of node "${label}"`, budgets);
+      const inputs = top ? (node.input ?? []) : (node.input ?? []).map((n) => (n === "" ? "" : rename!(n)));
+      const outputs = top ? (node.output ?? []) : (node.output ?? []).map((n) => (n === "" ? "" : rename!(n)));
+      const attributes = bound.size === 0 && top ? (node.attribute ?? []) : substitute(node.attribute ?? [], bound, label);
       const key = keyOf(node.domain, node.opType);
       const fn = table.get(key);
       if (fn === undefined) {
@@ -98,15 +102,22 @@ export function expandFunctions(
       }
       const declared = new Set(fn.attribute ?? []);
       for (const a of attributes) if (!declared.has(a.name ?? "")) throw new OnnxImportError(`node "${label}" passes attribute "${a.name}" to function ${describeKey(key)}, which declares ${[...declared].join(", ") || "none"}`);
+      // The body's own values get short names unique to this call (@call/index), whatever their
+      // length in the file: memory stays proportional to the node count, not to name lengths.
       const call = `@${++calls}/`;
       const actual = new Map<string, string>();
       formalIn.forEach((f, j) => actual.set(f, inputs[j] ?? ""));
-      formalOut.forEach((f, j) => actual.set(f, outputs[j] || `${call}${f}`));
+      formalOut.forEach((f, j) => actual.set(f, outputs[j] || `${call}${actual.size}`));
+      const local = (n: string) => {
+        let v = actual.get(n);
+        if (v === undefined) actual.set(n, (v = `${call}${actual.size}`));
+        return v;
+      };
       const shortLabel = label.length > MAX_LABEL ? `…${label.slice(-MAX_LABEL)}` : label;
-      visit(fn.node ?? [], (n) => actual.get(n) ?? `${call}${n}`, `${shortLabel}/`, new Map(attributes.map((a) => [a.name ?? "", a])));
+      visit(fn.node ?? [], local, `${shortLabel}/`, new Map(attributes.map((a) => [a.name ?? "", a])));
     });
   };
-  visit(nodes, (n) => n, "", new Map());
+  visit(nodes, null, "", new Map());
   return out;
 }
 

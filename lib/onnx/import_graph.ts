@@ -80,15 +80,19 @@ export function planGraph(model: OnnxTypes.ModelProto, budgets: ImportBudgets, u
 
   const opset = defaultOpset(model);
   const nodes = expandFunctions(graph.node ?? [], model.functions ?? [], budgets, new Set(userOps.keys()));
-  const steps = sortNodes(nodes, new Set(infos.keys())).map((node) => planStep(node, userOps));
-  if (opset === null && steps.some((s) => s.domain === "" || s.domain === "ai.onnx")) {
+  const sorted = sortNodes(nodes, new Set(infos.keys()));
+  if (opset === null && sorted.some((s) => s.domain === "" || s.domain === "ai.onnx")) {
     throw new OnnxImportError("the model uses standard ONNX ops but imports no opset for the default domain (opset_import)");
   }
-  if (steps.length > 0 && opset !== null && opset < MIN_IMPORT_OPSET) {
+  if (sorted.length > 0 && opset !== null && opset < MIN_IMPORT_OPSET) {
     throw new OnnxImportError(`the model uses default-domain opset ${opset}; gradlab runs opset ${MIN_IMPORT_OPSET} and later (broadcasting changed at 7)`);
   }
+  // Each node planned and inferred in turn: a graph over budget stops at the node that passes it.
   let total = 0;
-  for (const step of steps) {
+  const steps: PlanStep[] = [];
+  for (const node of sorted) {
+    const step = planStep(node, userOps);
+    steps.push(step);
     const ins = step.inputs.map((n) => (n === "" ? null : infos.get(n)!));
     const outs = inferStep(step, ins, opset ?? 0);
     total = checkBudgets(step, outs, budgets, total);

@@ -19,8 +19,9 @@ interface Slot {
 }
 
 /** Runs `plan` on `sources` (inputs, parameters and constants by name); returns the `wanted` values. */
-export function runPlan(plan: ImportPlan, sources: ReadonlyMap<string, { info: ValueInfo; tensor: tf.Tensor | null }>, wanted: readonly string[], owner: string): tf.Tensor[] {
-  const slots = new Map<string, Slot>(sources);
+export function runPlan(plan: ImportPlan, sources: ReadonlyMap<string, Slot>, wanted: readonly string[], owner: string): tf.Tensor[] {
+  preflight(plan, sources, owner);
+  const slots = new Map<string, Slot>([...sources].map(([name, slot]) => [name, { ...slot }]));
   const tensorOf = (name: string): tf.Tensor => {
     const slot = slots.get(name)!;
     if (slot.tensor === null) slot.tensor = materialize(slot.info);
@@ -73,6 +74,34 @@ export function runPlan(plan: ImportPlan, sources: ReadonlyMap<string, { info: V
     // An input or a parameter passed through (Identity, Dropout) is handed out as a copy, never the original.
     return given.has(t) ? tf.clone(t) : t;
   });
+}
+
+/**
+ * The whole graph inferred with this call's concrete input shapes before any node runs, so a
+ * forward whose tensors would pass a budget is refused before the first of them is allocated
+ * (the per-node checks in runPlan cover what only running reveals: a user's op's output shapes).
+ */
+function preflight(plan: ImportPlan, sources: ReadonlyMap<string, Slot>, owner: string): void {
+  const infos = new Map<string, ValueInfo>();
+  for (const [name, slot] of sources) infos.set(name, slot.info);
+  let total = 0;
+  for (const step of plan.steps) {
+    const host = new Set(step.op.hostInputs ?? []);
+    const ins = step.inputs.map((name, i) => {
+      if (name === "") return null;
+      const info = infos.get(name)!;
+      const source = sources.get(name);
+      if (host.has(i) && info.data === undefined && source?.tensor) {
+        const read = readContents(source, `${owner}: node "${step.label}" (${step.opType})`, i);
+        infos.set(name, read);
+        return read;
+      }
+      return info;
+    });
+    const outs = inferStep(step, ins, plan.opset);
+    total = checkBudgets(step, outs, plan.budgets, total);
+    step.outputs.forEach((name, k) => name !== "" && infos.set(name, outs[k]!));
+  }
 }
 
 /** Reads a small tensor's contents to the host, for an input that decides shapes (Reshape's shape). */

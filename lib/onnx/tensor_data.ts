@@ -100,6 +100,8 @@ const STORAGE: Record<number, { width: number; field: "floatData" | "doubleData"
   16: { width: 2, field: "int32Data", kind: "bhalf" },
 };
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Any numeric or bool TensorProto in host memory; sizes are checked before anything is allocated. */
 export function readAnyTensor(t: OnnxTypes.ITensorProto, what: string): HostTensor {
   if (t.dataLocation === 1) throw new OnnxImportError(`${what}: its data is stored outside the model file (external data), which gradlab does not read`);
@@ -117,6 +119,11 @@ export function readAnyTensor(t: OnnxTypes.ITensorProto, what: string): HostTens
     throw new OnnxImportError(`${what}: shape ${formatShape(shape)} needs ${size} elements of ${dataTypeName(dtype)}, but it holds ${holds}`);
   }
   const values = storage.kind === "float" || storage.kind === "half" || storage.kind === "bhalf" ? new Float32Array(size) : storage.kind === "bool" ? new Uint8Array(size) : new Float64Array(size);
+  if (dtype === 1 && raw.length > 0 && LITTLE_ENDIAN) {
+    // float32 raw data as it lies (a copy, so the file's buffer may go).
+    (values as Float32Array).set(new Float32Array(raw.slice().buffer));
+    return { dtype, shape, values };
+  }
   const view = raw.length > 0 ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : null;
   for (let i = 0; i < size; i++) {
     let v: number;
