@@ -35,3 +35,7 @@ export { setWebGPUKernels } from "./webgpu/linear_kernels";
 export { Generator, manualSeed, defaultGenerator } from "./random";
 export { setWarningHandler } from "./warnings";
 export { runSeedExperiment, type SeedExperimentOptions, type SeedExperimentResult } from "./experiments/seed";
+// ONNX import: options, budgets and the op table (issue 12).
+export type { ImportOptions } from "./onnx/import";
+export { DEFAULT_BUDGETS, type ImportBudgets } from "./onnx/import_budgets";
+export { STANDARD_OPS as ONNX_IMPORT_OPS } from "./onnx/import_ops";

@@ -120,8 +120,8 @@ export function readAnyTensor(t: OnnxTypes.ITensorProto, what: string): HostTens
   }
   const values = storage.kind === "float" || storage.kind === "half" || storage.kind === "bhalf" ? new Float32Array(size) : storage.kind === "bool" ? new Uint8Array(size) : new Float64Array(size);
   if (dtype === 1 && raw.length > 0 && LITTLE_ENDIAN) {
-    // float32 raw data as it lies (a copy, so the file's buffer may go).
-    (values as Float32Array).set(new Float32Array(raw.slice().buffer));
+    // float32 raw data as it lies, copied out (a Node Buffer's slice shares its pool: no .slice()).
+    (values as Float32Array).set(new Float32Array(new Uint8Array(raw).buffer));
     return { dtype, shape, values };
   }
   const view = raw.length > 0 ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : null;

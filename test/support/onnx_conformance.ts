@@ -12,7 +12,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { OnnxImportError } from "../../lib/onnx/errors";
 import { importOnnx } from "../../lib/onnx/import";
-import { onnx } from "../../lib/onnx/proto";
+import { dataTypeName, onnx } from "../../lib/onnx/proto";
 import { readAnyTensor } from "../../lib/onnx/tensor_data";
 import { tfDtype } from "../../lib/onnx/import_ops/values";
 import { debianPackagesMissing, aptInstall, mayInstall, installAdvice } from "../../kernel/system_deps";
@@ -86,6 +86,8 @@ export function runCase(dir: string, name: string): CaseResult {
     const feeds: Record<string, tf.Tensor> = {};
     for (const [i, input] of model.inputNames.entries()) {
       const t = readTensorFile(join(data, `input_${i}.pb`));
+      const declared = model.inputs[i]!.dtype;
+      if (dataTypeName(t.dtype) !== declared) return result("refused", `input "${input}" is stored as ${dataTypeName(t.dtype)}, but the model declares ${declared} (gradlab does not reinterpret bits)`);
       const dtype = tfDtype(t.dtype)!;
       if (dtype === "int32" && Array.from(t.values).some((v) => v > 2147483647 || v < -2147483648)) return result("refused", `input "${input}" holds integers outside int32, which tfjs cannot hold`);
       feeds[input] = tf.tensor(dtype === "float32" ? t.values : Int32Array.from(t.values), t.shape, dtype);
