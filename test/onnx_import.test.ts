@@ -304,7 +304,8 @@ describe("importOnnx refuses what it cannot run, saying what and where", () => {
     throwsImport(() => importOnnx(encodeModel(linearGraph({ input: [tensorInfo("x", ["N", 2], 8)] }))), /graph input "x" has element type string; gradlab feeds numeric and bool tensors/);
     throwsImport(() => importOnnx(encodeModel(linearGraph({ initializer: [{ name: "W", dims: [1, 2], dataType: 1, dataLocation: 1 }, floatInit("b", [1], [3])] }))), /initializer "W": its data is stored outside the model file/);
     throwsImport(() => importOnnx(encodeModel(linearGraph({ initializer: [{ name: "W", dims: [1, 2], dataType: DOUBLE, rawData: new Uint8Array(12) }, floatInit("b", [1], [3])] }))), /needs 2 elements of float64, but it holds 12 bytes of raw data \(8 per element\)/);
-    throwsImport(() => importOnnx(encodeModel(linearGraph(), { opsetImport: [{ domain: "", version: 6 }] })), /opset 6; gradlab runs opset 7 and later/);
+    throwsImport(() => importOnnx(encodeModel(linearGraph(), { opsetImport: [{ domain: "", version: 0 }] })), /opset 0; gradlab runs opset 1 and later/);
+    throwsImport(() => importOnnx(encodeModel(linearGraph({ node: [node("Add", ["x", "b"], ["y"], { attribute: [intAttr("broadcast", 1)] })] }), { opsetImport: [{ domain: "", version: 6 }] })), /attribute "broadcast" of Add is not supported/);
     throwsImport(() => importOnnx(encodeModel(linearGraph(), { irVersion: 0 })), /ir_version is 0/);
   });
 

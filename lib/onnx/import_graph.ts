@@ -49,8 +49,12 @@ export interface ImportPlan {
   budgets: ImportBudgets;
 }
 
-/** Oldest default-domain opset gradlab reads: broadcasting as NumPy's began at 7. */
-export const MIN_IMPORT_OPSET = 7;
+/**
+ * Oldest default-domain opset gradlab reads. Ops whose meaning changed since (broadcast and axis
+ * attributes before 7, consumed_inputs before 6, a string Cast target before 6) are refused by
+ * their attributes, node by node; the rest mean what they mean today.
+ */
+export const MIN_IMPORT_OPSET = 1;
 
 export function planGraph(model: OnnxTypes.ModelProto, budgets: ImportBudgets, userOps: ReadonlyMap<string, ImportOp> = new Map()): ImportPlan {
   const graph = model.graph!;
@@ -85,7 +89,7 @@ export function planGraph(model: OnnxTypes.ModelProto, budgets: ImportBudgets, u
     throw new OnnxImportError("the model uses standard ONNX ops but imports no opset for the default domain (opset_import)");
   }
   if (sorted.length > 0 && opset !== null && opset < MIN_IMPORT_OPSET) {
-    throw new OnnxImportError(`the model uses default-domain opset ${opset}; gradlab runs opset ${MIN_IMPORT_OPSET} and later (broadcasting changed at 7)`);
+    throw new OnnxImportError(`the model uses default-domain opset ${opset}; gradlab runs opset ${MIN_IMPORT_OPSET} and later`);
   }
   // Each node planned and inferred in turn: a graph over budget stops at the node that passes it.
   let total = 0;

@@ -6,7 +6,9 @@
  */
 import { CONV_OPS } from "./import_ops/conv";
 import { BINARY_OPS, PREDICATE_OPS, UNARY_OPS } from "./import_ops/elementwise";
+import { INDEXING_OPS } from "./import_ops/indexing";
 import { LINALG_OPS, MYLINEAR } from "./import_ops/linalg";
+import { LOSS_OPS } from "./import_ops/losses";
 import { NORMALIZATION_OPS } from "./import_ops/normalization";
 import type { ImportOp } from "./import_ops/op";
 import { REDUCE_OPS } from "./import_ops/reduce";
@@ -31,6 +33,10 @@ export const STANDARD_OPS: Readonly<Record<string, ImportOp>> = {
   ...REDUCE_OPS,
   // Softmax, LogSoftmax, Hardmax, BatchNormalization, LayerNormalization, InstanceNormalization.
   ...NORMALIZATION_OPS,
+  // GatherElements, Trilu, OneHot, TopK, CumSum, EyeLike, DepthToSpace, SpaceToDepth.
+  ...INDEXING_OPS,
+  // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss.
+  ...LOSS_OPS,
 };
 
 export const SUPPORTED_OPS = `${Object.keys(STANDARD_OPS).length} standard ONNX ops (${Object.keys(STANDARD_OPS).sort().join(", ")}), MYLINEAR (any domain) and the ops given in importOnnx's \`ops\` option`;

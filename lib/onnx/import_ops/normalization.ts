@@ -57,9 +57,9 @@ export const NORMALIZATION_OPS: Record<string, ImportOp> = {
     inputs: [5, 5],
     outputs: [1, 1],
     attributes: { epsilon: "float", momentum: "float", training_mode: "int", spatial: "int", is_test: "int", consumed_inputs: "ints" },
-    infer([x, scale, b, mean, variance], a) {
+    infer([x, scale, b, mean, variance], a, ctx) {
       floatInput(x!);
-      if (a.int("training_mode", 0)) throw new Refusal("BatchNormalization in training mode (batch statistics, running-mean outputs) is not supported; export the model in eval mode");
+      if (a.int("training_mode", 0) || (ctx.opset < 7 && !a.int("is_test", 0))) throw new Refusal("BatchNormalization in training mode (batch statistics, running-mean outputs) is not supported; export the model in eval mode");
       if (a.has("spatial") && a.int("spatial", 1) === 0) throw new Refusal("BatchNormalization with spatial = 0 is not supported");
       if (x!.shape!.length < 2) throw new OpError(`X must have rank ≥ 2 (N, C, …), got ${formatDims(x!.shape)}`);
       for (const [what, v] of [["scale", scale], ["B", b], ["mean", mean], ["var", variance]] as const) {

@@ -477,10 +477,11 @@ export const SHAPE_OPS: Record<string, ImportOp> = {
     outputs: [1, 2],
     attributes: { ratio: "float", seed: "int", is_test: "int" },
     hostInputs: [1, 2],
-    infer([x, ratio, training]) {
-      const t = training ? ints(training) : [0];
+    infer([x, ratio, training], a, ctx) {
+      // Before opset 7, is_test = 0 (the default) meant training.
+      const t = training ? ints(training) : [ctx.opset < 7 && !a.int("is_test", 0) ? 1 : 0];
       if (t === null || t[0]) {
-        const r = ratio ? (ratio.data?.[0] as number | undefined) : 0.5;
+        const r = ratio ? (ratio.data?.[0] as number | undefined) : a.float("ratio", 0.5);
         if (t === null || r !== 0) throw new Refusal("Dropout in training mode draws random masks; gradlab imports models for inference (training_mode false)");
       }
       return [x!, { dtype: T.BOOL, shape: x!.shape }];
