@@ -194,7 +194,8 @@ function transposeWindow(a: Attrs, spatial: readonly Dim[], kernel: number[]): {
     begin = pads.slice(0, n);
     out = full.map((f, i) => f - pads[i]! - pads[i + n]!);
   }
-  if (out.some((o, i) => o <= 0 || begin[i]! < 0 || begin[i]! + o > full[i]!)) throw new Refusal(`ConvTranspose's padding or output_shape ([${out.join(", ")}]) reaches outside the full output [${full.join(", ")}]`);
+  // An output_shape past the full result is zero-padded at the end (positions no input reaches).
+  if (out.some((o, i) => o <= 0 || begin[i]! < 0)) throw new Refusal(`ConvTranspose's padding or output_shape ([${out.join(", ")}]) starts outside the full output [${full.join(", ")}]`);
   return { out, begin, strides };
 }
 

@@ -179,11 +179,13 @@ export const BINARY_OPS: Record<string, ImportOp> = {
   Pow: {
     inputs: [2, 2],
     infer([a, b]) {
-      acceptType(a!, "float");
+      acceptType(a!, "number");
       acceptType(b!, "number");
+      // An integer base with a float exponent would round a float power back to an integer.
+      if (isInt(a!.dtype) && !isInt(b!.dtype)) throw new Refusal("an integer base with a float exponent is not supported");
       return [{ dtype: a!.dtype, shape: broadcast(a!.shape!, b!.shape!) }];
     },
-    run: ([a, b]) => tf.pow(a!, tf.cast(b!, "float32")),
+    run: ([a, b]) => tf.pow(a!, tf.cast(b!, a!.dtype)),
   },
   Mod: {
     inputs: [2, 2],

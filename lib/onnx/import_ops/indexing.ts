@@ -58,7 +58,7 @@ export const INDEXING_OPS: Record<string, ImportOp> = {
     hostInputs: [1],
     infer([x, k]) {
       if (x!.shape!.length < 2) throw new OpError(`input must have rank ≥ 2, got ${formatDims(x!.shape)}`);
-      if (k) scalarOf(k, "k");
+      if (k?.data) scalarOf(k, "k");
       return [{ dtype: x!.dtype, shape: x!.shape }];
     },
     run([x], a, { ins }) {
