@@ -13,6 +13,8 @@ import { NORMALIZATION_OPS } from "./import_ops/normalization";
 import type { ImportOp } from "./import_ops/op";
 import { REDUCE_OPS } from "./import_ops/reduce";
 import { SHAPE_OPS } from "./import_ops/shape";
+import { LAYOUT_OPS } from "./import_ops/layout";
+import { CAST_OPS } from "./import_ops/cast";
 
 export type { ImportOp } from "./import_ops/op";
 export { formatDims, type Dim, type DimShape } from "./import_ops/values";
@@ -25,8 +27,12 @@ export const STANDARD_OPS: Readonly<Record<string, ImportOp>> = {
   ...BINARY_OPS,
   // MatMul (batched, broadcast), Gemm.
   ...LINALG_OPS,
-  // Shape arithmetic and layout: Shape, Reshape, Gather, Concat, Slice, Transpose, Pad, Cast, …
+  // Shape arithmetic: Shape, Size, Reshape, Flatten, (Un)Squeeze, Concat, Expand, Constant(OfShape), Range.
   ...SHAPE_OPS,
+  // Layout: Transpose, Split, Slice, Gather, Tile, Pad, Identity, Dropout.
+  ...LAYOUT_OPS,
+  // Cast, CastLike.
+  ...CAST_OPS,
   // Conv, ConvTranspose, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool.
   ...CONV_OPS,
   // ReduceSum/Mean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare, ArgMax, ArgMin.

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { syncReadProblem } from "../sync_read";
 import { OnnxImportError } from "./errors";
 import { checkBudgets, inferStep, type ImportPlan } from "./import_graph";
-import { materialize } from "./import_ops/shape";
+import { materialize } from "./import_ops/contents";
 import { formatDims, MAX_TRACKED_ELEMENTS, Refusal, OpError, tfDtype, tracked, type ValueInfo } from "./import_ops/values";
 import { formatShape } from "../shape";
 

@@ -13,7 +13,7 @@ import { OnnxImportError } from "./errors";
 import type { ImportPlan } from "./import_graph";
 import { runPlan } from "./import_run";
 import { formatDims, tfDtype, type Dim, type ValueInfo } from "./import_ops/values";
-import { materialize } from "./import_ops/shape";
+import { materialize } from "./import_ops/contents";
 import { dataTypeName } from "./proto";
 
 export class OnnxModel extends Module {
