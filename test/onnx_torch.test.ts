@@ -2,8 +2,8 @@
  * PyTorch 1.13's ONNX exports of ordinary models (test/fixtures/make_torch_models.py: MLPs with
  * each activation, Flatten, a CNN with BatchNorm and pooling, nn.TransformerEncoderLayer with
  * batch_first), at opsets 11, 13 and 17 with a dynamic batch: gradlab imports each and matches
- * PyTorch's outputs at two batch sizes within 1e-5 relative (float32), and for the MLPs the
- * gradients of sum(y · w) with respect to every parameter, by its state-dict name.
+ * PyTorch's outputs at two batch sizes within 1e-5 relative (float32), the gradient of sum(y · w)
+ * with respect to the input, and for the MLPs with respect to every parameter, by its name.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -17,7 +17,7 @@ import { describeEachBackend } from "./support/backends";
 
 const DIR = join(import.meta.dirname, "fixtures", "torch_onnx");
 
-interface Case { x: number[]; shape: number[]; y: number[]; y_shape: number[]; grads?: Record<string, number[]> }
+interface Case { x: number[]; shape: number[]; y: number[]; y_shape: number[]; x_grad: number[]; grads?: Record<string, number[]> }
 const reference = JSON.parse(readFileSync(join(DIR, "reference.json"), "utf8")) as {
   torch: string;
   opsets: number[];
@@ -30,7 +30,7 @@ const TOL = { rtol: 1e-5, atol: 1e-6 };
 describeEachBackend("importOnnx: PyTorch's exports", () => {
   for (const [name, model] of Object.entries(reference.models)) {
     for (const opset of reference.opsets) {
-      it(`${name}, opset ${opset}: PyTorch's outputs at batch ${model.cases.map((c) => c.shape[0]).join(" and ")}${model.cases[0]!.grads ? ", and its gradients" : ""}`, () => {
+      it(`${name}, opset ${opset}: PyTorch's outputs and input gradients at batch ${model.cases.map((c) => c.shape[0]).join(" and ")}${model.cases[0]!.grads ? ", and its parameter gradients" : ""}`, () => {
         const imported = importOnnx(join(DIR, `${name}_opset${opset}.onnx`));
         assert.deepEqual(imported.inputs[0]!.shape, model.input_shape, "the batch axis stays dynamic");
         for (const c of model.cases) {
@@ -39,8 +39,11 @@ describeEachBackend("importOnnx: PyTorch's exports", () => {
           assert.deepEqual(y!.shape, c.y_shape);
           assertClose(y!.dataSync(), c.y, TOL, `${name} y at batch ${c.shape[0]}`);
           tf.dispose(y);
+          const w = tf.linspace(-1, 1, c.y.length).reshape(c.y_shape);
+          const dx = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(imported.forward(input), w)))(x);
+          assertClose(dx.dataSync(), c.x_grad, TOL, `${name} d/dx at batch ${c.shape[0]}`);
+          dx.dispose();
           if (c.grads) {
-            const w = tf.linspace(-1, 1, c.y.length).reshape(c.y_shape);
             imported.zeroGrad();
             backward(() => tf.sum(tf.mul(imported.forward(x), w)), imported.parameters()).dispose();
             const grads = Object.fromEntries(imported.namedParameters().map(([n, p]) => [n, p.grad]));
@@ -49,9 +52,8 @@ describeEachBackend("importOnnx: PyTorch's exports", () => {
               assertClose(grads[param]!.dataSync(), expected, TOL, `${name} d/d${param} at batch ${c.shape[0]}`);
             }
             imported.zeroGrad();
-            w.dispose();
           }
-          x.dispose();
+          tf.dispose([w, x]);
         }
         imported.dispose();
       });
