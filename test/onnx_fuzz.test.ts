@@ -10,6 +10,7 @@
  * the seed is fixed so CI is reproducible; GRADLAB_FC_SEED picks another, GRADLAB_FC_RUNS more runs.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import fc from "fast-check";
@@ -19,7 +20,7 @@ import { importOnnx, type ImportOptions } from "../lib/onnx/import";
 import type { OnnxModel } from "../lib/onnx/onnx_model";
 import { onnx, type OnnxTypes } from "../lib/onnx/proto";
 import { describeEachBackend } from "./support/backends";
-import { seedModel, TORCH_ONNX_BYTES, TwoLayer } from "./support/onnx_models";
+import { FIXTURES, seedModel, TORCH_ONNX_BYTES, TwoLayer } from "./support/onnx_models";
 
 const SEED = Number(process.env.GRADLAB_FC_SEED ?? 20241126);
 const RUNS = Number(process.env.GRADLAB_FC_RUNS ?? 300);
@@ -99,6 +100,21 @@ describeEachBackend("importOnnx on untrusted bytes", () => {
         tryBytes(bytes);
       }),
       params(),
+    );
+  });
+
+  it("random byte flips in PyTorch's exports of a CNN and a transformer layer (shape arithmetic, Conv, pooling): refused or runs", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const torchFiles = ["cnn_opset11.onnx", "transformer_opset17.onnx"].map((f) => new Uint8Array(readFileSync(new URL(`torch_onnx/${f}`, FIXTURES))));
+    for (const bytes of torchFiles) assert.equal(tryBytes(bytes), "ok");
+    const flips = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: torchFiles.length - 1 }), flips, (which, changes) => {
+        const bytes = Uint8Array.from(torchFiles[which]!);
+        // Flips land in the graph's structure (the first bytes and the nodes), not only in the weights.
+        for (const [at, value] of changes) bytes[at % Math.min(bytes.length, 20_000)] = value;
+        tryBytes(bytes);
+      }),
+      params(Math.min(RUNS, 150)),
     );
   });
 
