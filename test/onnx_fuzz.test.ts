@@ -2,9 +2,12 @@
  * Property-based tests (fast-check) of importOnnx on bytes it should not trust: every truncation
  * and random byte flips of real exports (gradlab's and PyTorch's), random bytes, and hostile
  * models built field by field (absurd or negative dimensions, data that does not fit its shape,
- * missing initializers, cycles, unknown and self-calling functions, wrong attributes). The one
- * property: importOnnx either returns a model whose forward runs (or refuses with an
- * OnnxImportError), or throws an OnnxImportError; never another error, a crash, a hang or a leak.
+ * missing initializers, cycles, unknown and self-calling functions, wrong attributes; shape ops
+ * wired to random shapes, axes and indices). The one property: importOnnx either returns a model
+ * whose forward runs (or refuses with an OnnxImportError), or throws an OnnxImportError; never
+ * another error, a crash, a hang or a leak. Then the budgets: files built to exhaust memory (the
+ * issue's doubling functions, 1 GiB broadcast and 20 000 Relus) are refused within a second,
+ * naming the budget, the node and the figure.
  *
  * Runs are bounded (numRuns) and so is time (interruptAfterTimeLimit, and each test's timeout);
  * the seed is fixed so CI is reproducible; GRADLAB_FC_SEED picks another, GRADLAB_FC_RUNS more runs.

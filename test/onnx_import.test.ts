@@ -2,7 +2,11 @@
  * importOnnx: gradlab's own exports in every mode (round trip: same outputs, same parameters),
  * PyTorch's export of the seed (gives PyTorch's output), Gemm and MatMul + Add models as other
  * tools write them (checked against float64 host arithmetic), training an imported model further,
- * exporting it again, describing a file, and every kind of file it must refuse, by name.
+ * exporting it again, describing a file, and every kind of file it must refuse, by name. Then
+ * run() by name with several outputs, a user's defineFunction op for a custom node (attributes as
+ * its arguments, its own backward), model-local functions with attributes, and int64 shape
+ * arithmetic over a symbolic batch. PyTorch's larger exports: onnx_torch.test.ts; ONNX's own
+ * conformance data: onnx_conformance.test.ts; untrusted bytes and budgets: onnx_fuzz.test.ts.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
