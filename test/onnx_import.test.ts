@@ -446,6 +446,34 @@ describeEachBackend("importOnnx: several outputs, run by name, a user's ops, fun
     model.dispose();
   });
 
+  it("positions from the input's shape on the host: Shape → Gather → Range → Unsqueeze → Expand → Cast, added to x", () => {
+    const scalar = (name: string, v: number) => ({ name, dims: [], dataType: 7, int64Data: [v] });
+    const bytes = encodeModel(
+      {
+        name: "positions",
+        node: [
+          node("Shape", ["x"], ["s"]),
+          node("Gather", ["s", "one"], ["t"], { attribute: [intAttr("axis", 0)] }),
+          node("Range", ["zero", "t", "one"], ["r"]),
+          node("Unsqueeze", ["r", "axes"], ["r2"]),
+          node("Expand", ["r2", "s"], ["grid"]),
+          node("Cast", ["grid"], ["pos"], { attribute: [intAttr("to", 1)] }),
+          node("Add", ["x", "pos"], ["y"]),
+        ],
+        initializer: [scalar("zero", 0), scalar("one", 1), { name: "axes", dims: [1], dataType: 7, int64Data: [0] }],
+        input: [tensorInfo("x", ["batch", "T"])],
+        output: [tensorInfo("y", ["batch", "T"])],
+      },
+      { opsetImport: [{ domain: "", version: 13 }] },
+    );
+    const model = importOnnx(bytes);
+    const x = tf.tensor2d([[0.5, 0.5, 0.5], [-1, -1, -1]]);
+    const y = model.forward(x);
+    assert.deepEqual(y.arraySync(), [[0.5, 1.5, 2.5], [-1, 0, 1]]);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
   it("float64, int64 shape arithmetic and a dynamic batch: Shape → Gather → Unsqueeze → Concat → Reshape, as PyTorch writes a flatten", () => {
     const bytes = encodeModel(
       {

@@ -71,3 +71,24 @@ export function hostTake(info: ValueInfo, axis: number, index: (j: number) => nu
   for (let o = 0; o < outer; o++) for (let j = 0; j < count; j++) for (let i = 0; i < inner; i++) out.push(info.data[(o * shape[axis]! + index(j)) * inner + i]!);
   return out;
 }
+
+/** Known contents of shape `from` broadcast to `to` (NumPy's rules; `from` may have fewer axes). */
+export function hostBroadcastTo(data: readonly Dim[], from: readonly number[], to: readonly number[]): Dim[] {
+  const size = to.reduce((n, d) => n * d, 1);
+  const out: Dim[] = new Array(size);
+  const offset = to.length - from.length;
+  for (let flat = 0; flat < size; flat++) {
+    let rest = flat, index = 0, stride = 1;
+    for (let k = to.length - 1; k >= 0; k--) {
+      const coord = rest % to[k]!;
+      rest = Math.floor(rest / to[k]!);
+      const j = k - offset;
+      if (j >= 0) {
+        index += (from[j] === 1 ? 0 : coord) * stride;
+        stride *= from[j]!;
+      }
+    }
+    out[flat] = data[index]!;
+  }
+  return out;
+}

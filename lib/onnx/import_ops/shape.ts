@@ -5,9 +5,9 @@
  * so a Shape → Gather → Concat → Reshape chain infers its result's shape at import.
  */
 import * as tf from "@tensorflow/tfjs";
-import { axesFrom, materialize, orUnknown, product, UnknownContents } from "./contents";
+import { axesFrom, hostBroadcastTo, materialize, orUnknown, product, UnknownContents } from "./contents";
 import type { ImportOp } from "./op";
-import { formatDims, ints, isFloat, known, normAxis, OpError, sizeOf, T, tfDtype, tracked, type Dim, type DimShape } from "./values";
+import { formatDims, ints, isFloat, known, MAX_TRACKED_ELEMENTS, normAxis, OpError, sizeOf, T, tfDtype, tracked, type Dim, type DimShape } from "./values";
 
 const I64 = T.INT64;
 
@@ -126,10 +126,7 @@ export const SHAPE_OPS: Record<string, ImportOp> = {
         if (!target) throw new UnknownContents();
         const shape = expandShape(x!.shape!, target);
         let data: Dim[] | undefined;
-        if (x!.data && known(shape) && known(x!.shape) && sizeOf(shape)! <= 4096) {
-          const t = tf.tidy(() => Array.from(tf.broadcastTo(tf.tensor(x!.data as number[], x!.shape as number[]), shape as number[]).dataSync()));
-          data = t;
-        }
+        if (x!.data && known(shape) && known(x!.shape) && sizeOf(shape)! <= MAX_TRACKED_ELEMENTS) data = hostBroadcastTo(x!.data, x!.shape, shape);
         return [tracked(x!.dtype, shape, data)];
       }, () => [{ dtype: x!.dtype, shape: typeof s!.shape![0] === "number" ? new Array(Math.max(s!.shape![0] as number, x!.shape!.length)).fill(null) : null }]);
     },
