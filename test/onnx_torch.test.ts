@@ -1,7 +1,7 @@
 /**
  * PyTorch 1.13's ONNX exports of ordinary models (test/fixtures/make_torch_models.py: MLPs with
  * each activation, Flatten, a CNN with BatchNorm and pooling, nn.TransformerEncoderLayer with
- * batch_first), at opsets 11, 13 and 17 with a dynamic batch: gradlab imports each and matches
+ * batch_first), at opsets 11, 13 and 17 with a dynamic batch, three of them in float64 too: gradlab imports each and matches
  * PyTorch's outputs at two batch sizes within 1e-5 relative (float32), the gradient of sum(y · w)
  * with respect to the input, and for the MLPs with respect to every parameter, by its name.
  */
