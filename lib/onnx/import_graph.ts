@@ -231,9 +231,11 @@ function planStep(node: FlatNode, userOps: ReadonlyMap<string, ImportOp>): PlanS
   if (op === null) throw new OnnxImportError(`${where}: op ${name} is not supported; gradlab runs ${SUPPORTED_OPS}`);
   const given = node.inputs.length;
   const [min, max] = op.inputs;
-  if (given < min || given > max || node.inputs.slice(0, min).includes("")) {
+  if (given < min || given > max) {
     throw new OnnxImportError(`${where} has ${given} inputs; ${node.opType} takes ${min === max ? min : max === Infinity ? `${min} or more` : `${min} to ${max}`}`);
   }
+  const absent = node.inputs.slice(0, min).indexOf("");
+  if (absent >= 0) throw new OnnxImportError(`${where}: input ${absent} is required, but the node leaves it empty`);
   // Trailing unnamed outputs are as if absent.
   let outputs = [...node.outputs];
   while (outputs.length > 0 && outputs[outputs.length - 1] === "") outputs = outputs.slice(0, -1);

@@ -12,6 +12,7 @@ import { LOSS_OPS } from "./import_ops/losses";
 import { NORMALIZATION_OPS } from "./import_ops/normalization";
 import type { ImportOp } from "./import_ops/op";
 import { REDUCE_OPS } from "./import_ops/reduce";
+import { RESIZE_OPS } from "./import_ops/resize";
 import { SHAPE_OPS } from "./import_ops/shape";
 import { LAYOUT_OPS } from "./import_ops/layout";
 import { CAST_OPS } from "./import_ops/cast";
@@ -35,6 +36,8 @@ export const STANDARD_OPS: Readonly<Record<string, ImportOp>> = {
   ...CAST_OPS,
   // Conv, ConvTranspose, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool.
   ...CONV_OPS,
+  // Resize (nearest, linear, cubic; every coordinate transformation), Upsample.
+  ...RESIZE_OPS,
   // ReduceSum/Mean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare, ArgMax, ArgMin.
   ...REDUCE_OPS,
   // Softmax, LogSoftmax, Hardmax, BatchNormalization, LayerNormalization, InstanceNormalization.
