@@ -13,6 +13,8 @@ import { NORMALIZATION_OPS } from "./import_ops/normalization";
 import type { ImportOp } from "./import_ops/op";
 import { REDUCE_OPS } from "./import_ops/reduce";
 import { RESIZE_OPS } from "./import_ops/resize";
+import { SCATTER_GATHER_OPS } from "./import_ops/scatter_gather";
+import { WINDOW_OPS } from "./import_ops/windows";
 import { SHAPE_OPS } from "./import_ops/shape";
 import { LAYOUT_OPS } from "./import_ops/layout";
 import { CAST_OPS } from "./import_ops/cast";
@@ -44,8 +46,12 @@ export const STANDARD_OPS: Readonly<Record<string, ImportOp>> = {
   ...NORMALIZATION_OPS,
   // GatherElements, Trilu, OneHot, TopK, CumSum, EyeLike, DepthToSpace, SpaceToDepth.
   ...INDEXING_OPS,
+  // GatherND, ScatterND, ScatterElements (Scatter), Compress, NonZero.
+  ...SCATTER_GATHER_OPS,
   // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss.
   ...LOSS_OPS,
+  // HannWindow, HammingWindow, BlackmanWindow.
+  ...WINDOW_OPS,
 };
 
 export const SUPPORTED_OPS = `${Object.keys(STANDARD_OPS).length} standard ONNX ops (${Object.keys(STANDARD_OPS).sort().join(", ")}), MYLINEAR (any domain) and the ops given in importOnnx's \`ops\` option`;

@@ -257,3 +257,9 @@ export const BINARY_OPS: Record<string, ImportOp> = {
     },
   },
 };
+
+/** Shrink: x + bias below −lambd, x − bias above lambd, 0 between. */
+UNARY_OPS.Shrink = unary((x, a) => {
+  const lambd = a.float("lambd", 0.5), bias = a.float("bias", 0);
+  return tf.where(tf.less(x, -lambd), tf.add(x, bias), tf.where(tf.greater(x, lambd), tf.sub(x, bias), tf.zerosLike(x)));
+}, { lambd: "float", bias: "float" });
