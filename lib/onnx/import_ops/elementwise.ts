@@ -67,8 +67,14 @@ export const UNARY_OPS: Record<string, ImportOp> = {
   HardSigmoid: unary((x, a) => tf.clipByValue(tf.add(tf.mul(x, a.float("alpha", 0.2)), a.float("beta", 0.5)), 0, 1), { alpha: "float", beta: "float" }),
   HardSwish: unary((x) => tf.mul(x, tf.clipByValue(tf.add(tf.div(x, 6), 0.5), 0, 1))),
   Mish: unary((x) => tf.mul(x, tf.tanh(softplus(x)))),
+  // x + bias below −lambd, x − bias above lambd, 0 between.
+  Shrink: unary((x, a) => shrink(x, a.float("lambd", 0.5), a.float("bias", 0)), { lambd: "float", bias: "float" }),
   Not: unary((x) => tf.logicalNot(x), {}, "bool"),
 };
+
+function shrink(x: tf.Tensor, lambd: number, bias: number): tf.Tensor {
+  return tf.where(tf.less(x, -lambd), tf.add(x, bias), tf.where(tf.greater(x, lambd), tf.sub(x, bias), tf.zerosLike(x)));
+}
 
 /** Elu with any alpha (tf.elu has alpha 1 only). */
 function eluWith(x: tf.Tensor, alpha: number): tf.Tensor {
@@ -257,9 +263,3 @@ export const BINARY_OPS: Record<string, ImportOp> = {
     },
   },
 };
-
-/** Shrink: x + bias below −lambd, x − bias above lambd, 0 between. */
-UNARY_OPS.Shrink = unary((x, a) => {
-  const lambd = a.float("lambd", 0.5), bias = a.float("bias", 0);
-  return tf.where(tf.less(x, -lambd), tf.add(x, bias), tf.where(tf.greater(x, lambd), tf.sub(x, bias), tf.zerosLike(x)));
-}, { lambd: "float", bias: "float" });
