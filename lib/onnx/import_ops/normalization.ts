@@ -1,7 +1,7 @@
 /**
  * Normalizations and soft maxima: Softmax, LogSoftmax and Hardmax (before opset 13 over the input
  * flattened to 2-D at `axis`; from 13 along one axis), BatchNormalization (inference: running
- * statistics), LayerNormalization, InstanceNormalization, MeanVarianceNormalization.
+ * statistics), LayerNormalization, InstanceNormalization, MeanVarianceNormalization, LRN.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ImportOp, OpContext } from "./op";
@@ -111,6 +111,27 @@ export const NORMALIZATION_OPS: Record<string, ImportOp> = {
       y = tf.mul(y, scale!);
       if (b) y = tf.add(y, b);
       return [y, mean, invStd].slice(0, outs.length);
+    },
+  },
+  LRN: {
+    inputs: [1, 1],
+    attributes: { size: "int", alpha: "float", beta: "float", bias: "float" },
+    infer([x], a) {
+      floatInput(x!);
+      if (x!.shape!.length < 3) throw new OpError(`X must be [N, C, …], got ${formatDims(x!.shape)}`);
+      if (a.int("size", 0) < 1) throw new OpError("size must be ≥ 1");
+      return [{ dtype: x!.dtype, shape: x!.shape }];
+    },
+    run([x], a) {
+      // square_sum[c] over channels c − ⌊(size−1)/2⌋ … c + ⌈(size−1)/2⌉, the window zero-padded.
+      const size = a.int("size", 0);
+      const c = x!.shape[1]!;
+      const before = Math.floor((size - 1) / 2), after = Math.ceil((size - 1) / 2);
+      const padded = tf.pad(tf.square(x!), x!.shape.map((_, i) => (i === 1 ? [before, after] : [0, 0]) as [number, number]));
+      let sum: tf.Tensor = tf.zerosLike(x!);
+      for (let k = 0; k < size; k++) sum = tf.add(sum, tf.slice(padded, x!.shape.map((_, i) => (i === 1 ? k : 0)), x!.shape.map((d, i) => (i === 1 ? c : d))));
+      const scale = tf.add(tf.mul(sum, a.float("alpha", 1e-4) / size), a.float("bias", 1));
+      return tf.div(x!, tf.pow(scale, a.float("beta", 0.75)));
     },
   },
   MeanVarianceNormalization: {
