@@ -18,7 +18,8 @@ import { tfDtype } from "../../lib/onnx/import_ops/values";
 import { debianPackagesMissing, aptInstall, mayInstall, installAdvice } from "../../kernel/system_deps";
 
 export const TESTDATA_PACKAGE = "libonnx-testdata";
-export const NODE_TESTS = "/usr/share/libonnx-testdata/data/node";
+export const TESTDATA_ROOT = "/usr/share/libonnx-testdata/data";
+export const NODE_TESTS = `${TESTDATA_ROOT}/node`;
 export const RTOL = 1e-3;
 export const ATOL = 1e-7;
 
@@ -74,13 +75,13 @@ export function runCase(dir: string, name: string): CaseResult {
   const data = join(dir, name, "test_data_set_0");
   const files = readdirSync(data);
   const count = (prefix: string) => files.filter((f) => f.startsWith(prefix)).length;
+  const before = tf.memory().numTensors;
   let model;
   try {
     model = importOnnx(join(dir, name, "model.onnx"));
   } catch (error) {
     return error instanceof OnnxImportError ? result("refused", error.message) : result("wrong", `${(error as Error).name}: ${(error as Error).message}`);
   }
-  const before = tf.memory().numTensors;
   try {
     if (count("input_") !== model.inputNames.length) return result("refused", `the case feeds ${count("input_")} inputs, the model takes ${model.inputNames.length}`);
     const feeds: Record<string, tf.Tensor> = {};

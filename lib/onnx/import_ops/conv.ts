@@ -76,6 +76,17 @@ function outSizes(spatial: readonly Dim[], w: Window, ceil: boolean): Dim[] {
   });
 }
 
+/** Every stride-th position of a channels-last [N, H, W, C] tensor (a differentiable gather per axis). */
+function subsample(y: tf.Tensor, strides: number[]): tf.Tensor {
+  let out = y;
+  strides.forEach((s, i) => {
+    if (s === 1) return;
+    const size = out.shape[i + 1]!;
+    out = tf.gather(out, tf.tensor1d(Array.from({ length: Math.ceil(size / s) }, (_, k) => k * s), "int32"), i + 1);
+  });
+  return out;
+}
+
 /** NC… → N…C, with a 1-D input given a second spatial axis of size 1 (tfjs has no 1-D pooling). */
 function channelsLast(x: tf.Tensor): tf.Tensor {
   const r = x.rank;
@@ -133,18 +144,22 @@ function convRun(x: tf.Tensor, wt: tf.Tensor, b: tf.Tensor | null, a: Attrs): tf
   const r = wt.rank;
   let filter = tf.transpose(wt, [...[...Array(r - 2).keys()].map((i) => i + 2), 1, 0]);
   if (n === 1) filter = tf.expandDims(filter, 0);
-  const strides = two(w.strides), dilations = two(w.dilations);
+  const dilations = two(w.dilations);
+  // tfjs takes strides or dilations, not both: dilate at stride 1, then keep every stride-th output.
+  const both = dilations.some((d) => d !== 1) && w.strides.some((s) => s !== 1);
+  const strides = both ? two(w.strides.map(() => 1)) : two(w.strides);
   const conv = (input: tf.Tensor, f: tf.Tensor): tf.Tensor => {
     if (n === 3) {
       if (dilations.some((d) => d !== 1)) throw new Refusal("3-D convolution with dilations is not supported (tfjs's conv3d has none)");
       return tf.conv3d(input as tf.Tensor5D, f as tf.Tensor5D, strides as [number, number, number], "valid");
     }
-    return tf.conv2d(input as tf.Tensor4D, f as tf.Tensor4D, strides as [number, number], "valid", "NHWC", dilations as [number, number]);
+    const y = tf.conv2d(input as tf.Tensor4D, f as tf.Tensor4D, strides as [number, number], "valid", "NHWC", dilations as [number, number]);
+    return both ? subsample(y, two(w.strides)) : y;
   };
   let y: tf.Tensor;
   const c = x.shape[1]!, m = wt.shape[0]!;
   if (group === 1) y = conv(xs, filter);
-  else if (group === c && n <= 2 && strides[0] === strides[1]) {
+  else if (group === c && n <= 2 && strides[0] === strides[1] && !both) {
     // Depthwise: W [C·k, 1, …] as tfjs's [kh, kw, C, k]; output channel c·k + j in both.
     const f = tf.reshape(filter, [...filter.shape.slice(0, 2), c, m / c]);
     y = tf.depthwiseConv2d(xs as tf.Tensor4D, f as tf.Tensor4D, strides as [number, number], "valid", "NHWC", dilations as [number, number]);
@@ -261,8 +276,8 @@ function pool(x: tf.Tensor, a: Attrs, out: number[], kind: "max" | "avg"): tf.Te
       return f(input as tf.Tensor5D, w.kernel as [number, number, number], w.strides as [number, number, number], "valid");
     }
     if (dilations.some((d) => d !== 1)) {
-      if (strides.some((s) => s !== 1)) throw new Refusal("pooling with both dilations and strides is not supported (tfjs's pool takes one or the other)");
-      return tf.pool(input as tf.Tensor4D, window as [number, number], type, "valid", dilations as [number, number], strides as [number, number]);
+      // tfjs's pool takes dilations or strides: pool dilated at stride 1, then keep every stride-th.
+      return subsample(tf.pool(input as tf.Tensor4D, window as [number, number], type, "valid", dilations as [number, number], [1, 1]), strides);
     }
     const f = type === "max" ? tf.maxPool : tf.avgPool;
     return f(input as tf.Tensor4D, window as [number, number], strides as [number, number], "valid");

@@ -11,6 +11,13 @@ function floatInput(x: ValueInfo): void {
   if (!isFloat(x.dtype)) throw new Refusal(`element type ${x.dtype}: gradlab normalizes floats only`);
 }
 
+/** Before opset 13, the axis that splits the input into rows and columns: in [−rank, rank]. */
+function coerceAxis(axis: number, rank: number): number {
+  const k = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(axis) || k < 0 || k > rank) throw new OpError(`axis ${axis} is out of range for rank ${rank}`);
+  return k;
+}
+
 /** fn along the last axis, applied as ONNX's opset asks: on a 2-D view (< 13) or along `axis` (≥ 13). */
 function alongAxis(fn: (x: tf.Tensor) => tf.Tensor): ImportOp {
   return {
@@ -19,14 +26,15 @@ function alongAxis(fn: (x: tf.Tensor) => tf.Tensor): ImportOp {
     infer([x], a, ctx) {
       floatInput(x!);
       const rank = x!.shape!.length;
-      normAxis(a.int("axis", ctx.opset < 13 ? 1 : -1), Math.max(rank, 1) + (ctx.opset < 13 ? 1 : 0));
+      if (ctx.opset < 13) coerceAxis(a.int("axis", 1), rank);
+      else normAxis(a.int("axis", -1), Math.max(rank, 1));
       return [{ dtype: x!.dtype, shape: x!.shape }];
     },
     run([x], a, ctx: OpContext) {
       const rank = x!.rank;
       if (rank === 0) return fn(tf.reshape(x!, [1])).reshape([]);
       if (ctx.opset < 13) {
-        const axis = normAxis(a.int("axis", 1), rank + 1);
+        const axis = coerceAxis(a.int("axis", 1), rank);
         const rows = x!.shape.slice(0, axis).reduce((n, d) => n * d, 1);
         return tf.reshape(fn(tf.reshape(x!, [rows, -1])), x!.shape);
       }
