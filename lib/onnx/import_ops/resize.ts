@@ -94,7 +94,10 @@ function axisPlan(I: number, O: number, scale: number, s: ReturnType<typeof sett
       const sum = coeffs.reduce((p, q) => p + q, 0);
       coeffs.forEach((c, k) => (coeffs[k] = c / sum));
     }
-    chosen.forEach((i, k) => (weights[x * I + Math.max(0, Math.min(I - 1, i))] += coeffs[k]!));
+    chosen.forEach((i, k) => {
+      const at = x * I + Math.max(0, Math.min(I - 1, i));
+      weights[at] = weights[at]! + coeffs[k]!;
+    });
   }
   return { weights, outside, size: O };
 }
