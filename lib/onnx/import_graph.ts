@@ -103,11 +103,10 @@ export function planGraph(model: OnnxTypes.ModelProto, budgets: ImportBudgets, u
     step.outputs.forEach((name, k) => name !== "" && infos.set(name, outs[k]!));
   }
 
-  const outputs = (graph.output ?? []).map((v, i) => {
+  const outputs = (graph.output ?? []).map((v) => {
     const name = v.name ?? "";
     const info = infos.get(name);
     if (info === undefined) throw new OnnxImportError(`graph output "${name}" is not produced by any node, input or initializer`);
-    void i;
     return { name, info };
   });
   if (outputs.length === 0) throw new OnnxImportError("the graph has no outputs");
