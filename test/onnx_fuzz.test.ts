@@ -222,6 +222,8 @@ describe("importOnnx budgets: files that would exhaust memory are refused at onc
   it("names longer than maxNameLength", () => {
     const long = "n".repeat(100_000);
     refusedFast(encode({ name: "g", node: [{ name: long, opType: "Relu", input: ["x"], output: ["y"] }], input: [floatInfo("x", [2])], output: [floatInfo("y", [2])] }), [/budget maxNameLength exceeded at node #0 name: a name of 100000 characters \("nnnn/, /the budget is 4096/]);
+    refusedFast(encode({ name: "g", node: [{ opType: long, input: ["x"], output: ["y"] }], input: [floatInfo("x", [2])], output: [floatInfo("y", [2])] }), [/budget maxNameLength exceeded at node #0 op type/]);
+    refusedFast(encode({ name: "g", node: [{ opType: "Relu", input: [long], output: ["y"] }], input: [floatInfo(long, [2])], output: [floatInfo("y", [2])] }), [/budget maxNameLength exceeded at graph input #0/]);
   });
 
   it("budgets given wrongly are named", () => {

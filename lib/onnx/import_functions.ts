@@ -82,6 +82,8 @@ export function expandFunctions(
     const top = rename === null;
     body.forEach((node, i) => {
       checkName(node.name, `node #${i} name`, budgets);
+      checkName(node.opType, `node #${i} op type`, budgets);
+      checkName(node.domain, `node #${i} domain`, budgets);
       const own = node.name || `#${i}`;
       const label = `${labelPrefix}${own.length > MAX_LABEL ? `${own.slice(0, MAX_LABEL)}…` : own}`;
       for (const n of node.input ?? []) checkName(n, `a value of node "${label}"`, budgets);
