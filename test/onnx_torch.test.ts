@@ -1,7 +1,8 @@
 /**
  * PyTorch 1.13's ONNX exports of ordinary models (test/fixtures/make_torch_models.py: MLPs with
  * each activation, Flatten, a CNN with BatchNorm and pooling, nn.TransformerEncoderLayer with
- * batch_first), at opsets 11, 13 and 17 with a dynamic batch, three of them in float64 too: gradlab imports each and matches
+ * batch_first; once more with the sequence length dynamic too), at opsets 11, 13 and 17 with a
+ * dynamic batch, three of them in float64 too: gradlab imports each and matches
  * PyTorch's outputs at two batch sizes within 1e-5 relative (float32), the gradient of sum(y · w)
  * with respect to the input, and for the MLPs with respect to every parameter, by its name.
  */
@@ -30,14 +31,14 @@ const TOL = { rtol: 1e-5, atol: 1e-6 };
 describeEachBackend("importOnnx: PyTorch's exports", () => {
   for (const [name, model] of Object.entries(reference.models)) {
     for (const opset of reference.opsets) {
-      it(`${name}, opset ${opset}: PyTorch's outputs and input gradients at batch ${model.cases.map((c) => c.shape[0]).join(" and ")}${model.cases[0]!.grads ? ", and its parameter gradients" : ""}`, () => {
+      it(`${name}, opset ${opset}: PyTorch's outputs and input gradients at ${model.cases.map((c) => `[${c.shape.join(", ")}]`).join(" and ")}${model.cases[0]!.grads ? ", and its parameter gradients" : ""}`, () => {
         const imported = importOnnx(join(DIR, `${name}_opset${opset}.onnx`));
-        assert.deepEqual(imported.inputs[0]!.shape, model.input_shape, "the batch axis stays dynamic");
+        assert.deepEqual(imported.inputs[0]!.shape, model.input_shape, "the batch (and sequence) axes stay dynamic");
         for (const c of model.cases) {
           const x = tf.tensor(c.x, c.shape);
           const { y } = imported.run({ x });
           assert.deepEqual(y!.shape, c.y_shape);
-          assertClose(y!.dataSync(), c.y, TOL, `${name} y at batch ${c.shape[0]}`);
+          assertClose(y!.dataSync(), c.y, TOL, `${name} y at [${c.shape}]`);
           tf.dispose(y);
           const w = tf.linspace(-1, 1, c.y.length).reshape(c.y_shape);
           const dx = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(imported.forward(input), w)))(x);
