@@ -201,6 +201,8 @@ describe("importOnnx budgets: files that would exhaust memory are refused at onc
     refusedFast(bytes, [/budget maxTensorElements exceeded at node "add" \(Add\): output "y" of shape \[16384, 16384\] would hold 268435456 elements; the budget is 134217728/, /budgets: \{ maxTensorElements/]);
     // A trusted file may raise the budget: it imports (nothing of that size is made until forward).
     importOnnx(bytes, { budgets: { maxTensorElements: 2 ** 28 } }).dispose();
+    // Initializers count too.
+    refusedFast(bytes, [/budget maxTensorElements exceeded at initializer "c": shape \[16384, 1\] holds 16384 elements; the budget is 1000/], { budgets: { maxTensorElements: 1000 } });
   });
 
   it("the same Add against a batch fed at run time: refused before the forward allocates anything", () => {

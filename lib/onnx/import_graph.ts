@@ -15,7 +15,7 @@ import { readAttributes, type Attrs } from "./import_ops/attributes";
 import type { ImportOp } from "./import_ops/op";
 import { formatDims, OpError, Refusal, sizeOf, T, tfDtype, tracked, type DimShape, type ValueInfo } from "./import_ops/values";
 import { dataTypeName, int64ToNumber, type OnnxTypes } from "./proto";
-import { MAX_DIM, readAnyTensor, type HostTensor } from "./tensor_data";
+import { MAX_DIM, readAnyTensor, readDims, type HostTensor } from "./tensor_data";
 
 export interface PlanValue {
   name: string;
@@ -68,6 +68,12 @@ export function planGraph(model: OnnxTypes.ModelProto, budgets: ImportBudgets, u
     if (name === "") throw new OnnxImportError(`initializer #${i} has no name`);
     checkName(name, `initializer #${i}`, budgets);
     if (infos.has(name)) throw new OnnxImportError(`initializer "${name}" is defined twice`);
+    const dims = readDims(t.dims, `initializer "${name}"`);
+    const size = dims.reduce((p, q) => p * q, 1);
+    if (size > budgets.maxTensorElements) {
+      const figure = `shape ${formatDims(dims)} holds ${Number.isSafeInteger(size) ? size : "more than 2⁵³"} elements`;
+      throw overBudget("maxTensorElements", `initializer "${name}"`, figure, budgets.maxTensorElements);
+    }
     const tensor = readAnyTensor(t, `initializer "${name}"`);
     const float = tfDtype(tensor.dtype) === "float32";
     (float ? parameters : constants).push({ name, tensor });
