@@ -131,6 +131,11 @@ export function inferStep(step: PlanStep, ins: (ValueInfo | null)[], opset: numb
       outs = step.op.infer(ins, step.attrs, { opset, outputs: step.outputs.length });
     }
     if (outs.length < step.outputs.length) throw new OpError(`it gives ${outs.length} outputs, the node names ${step.outputs.length}`);
+    // Sizes a file can make negative or fractional (an Expand to -1, a Tile by -2) stop here, by name.
+    for (const o of outs.slice(0, step.outputs.length)) {
+      const bad = o.shape?.find((d) => typeof d === "number" && !(Number.isInteger(d) && d >= 0 && d <= MAX_DIM));
+      if (bad !== undefined) throw new OpError(`the output would have shape ${formatDims(o.shape!)}: size ${bad} is not an integer in [0, ${MAX_DIM}]`);
+    }
     return outs.slice(0, step.outputs.length);
   } catch (error) {
     if (error instanceof OnnxImportError) throw error;

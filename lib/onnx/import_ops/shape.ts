@@ -242,6 +242,7 @@ function quotient(num: DimShape, den: readonly Dim[]): Dim {
 }
 
 function expandShape(x: DimShape, target: readonly Dim[]): Dim[] {
+  target.forEach((d, i) => { if (typeof d === "number" && d < 0) throw new OpError(`shape entry ${i} is ${d}; Expand takes sizes ≥ 0`); });
   const rank = Math.max(x.length, target.length);
   const out: Dim[] = [];
   for (let i = 0; i < rank; i++) {
