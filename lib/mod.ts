@@ -58,3 +58,8 @@ export { runSeedExperiment, type SeedExperimentOptions, type SeedExperimentResul
 // Reliability (issue 9): the non-finite check and the training stop, as the CLI uses them.
 export { NonFiniteError, findNonFiniteParameter, formatEntry, type NonFiniteEntry } from "./nn/non_finite";
 export { TrainingInterruptedError, type TrainingProgress } from "./experiments/seed";
+
+// ONNX import: options, budgets and the op table (issue 12).
+export type { ImportOptions } from "./onnx/import";
+export { DEFAULT_BUDGETS, type ImportBudgets } from "./onnx/import_budgets";
+export { STANDARD_OPS as ONNX_IMPORT_OPS } from "./onnx/import_ops";
