@@ -82,6 +82,24 @@ export class GraphBuilder implements SymbolicGraph {
     return { name: output };
   }
 
+  /** A Constant node holding `tensor` (its name is ignored), e.g. an int64 shape for Reshape. */
+  constant(tensor: OnnxTypes.ITensorProto): SymbolicValue {
+    const name = this.names.fresh("Constant");
+    const output = this.names.fresh(`${name}_output`);
+    this.#known.add(output);
+    this.nodes.push(
+      onnx.NodeProto.create({
+        name,
+        opType: "Constant",
+        domain: "",
+        input: [],
+        output: [output],
+        attribute: [{ name: "value", type: AttributeType.TENSOR, t: { ...tensor, name: undefined } }],
+      }),
+    );
+    return { name: output };
+  }
+
   /** Whether `value` is one this builder knows (an input or an output it made). */
   knows(value: unknown): value is SymbolicValue {
     return isValue(value) && this.#known.has(value.name);

@@ -1,0 +1,111 @@
+/**
+ * Kernels that move data without arithmetic: reshape, transpose, concat, slice, gather, stack,
+ * tile, broadcast, pad. tfjs gives every size as a number; where a size follows a dynamic axis
+ * (trace_sizes.ts compared two traces), it is written so that ONNX derives it from the input:
+ * -1 or 0 in a Reshape, "to the end" in a Slice, 1 in an Expand.
+ */
+import type { SymbolicValue } from "../symbolic";
+import type { KernelContext, KernelWriter } from "./context";
+
+/** An ONNX Slice end meaning "to the end of the axis" (ONNX clamps ends to the size). */
+const TO_THE_END = Number.MAX_SAFE_INTEGER;
+
+/** Which entries of a list attribute differ at the other size (those follow a dynamic axis). */
+function followsDynamicAxis(k: KernelContext, name: string): boolean[] {
+  const here = k.attr<number[]>(name);
+  const there = k.attrAtOtherSize<number[]>(name);
+  return here.map((d, i) => d !== there[i]);
+}
+
+/**
+ * tfjs's target shape, with each size that follows a dynamic axis written as 0 (copy the input's
+ * size on that axis, when the axis is the input's dynamic one, unmoved) or -1 (inferred; one at most).
+ */
+export const reshape: KernelWriter = (k) => {
+  const x = k.info("x");
+  const dynamic = followsDynamicAxis(k, "shape");
+  const target = k.attr<number[]>("shape").map((d, i) => {
+    if (!dynamic[i]) return d;
+    return x.dims[i] === null && k.output.dims[i] === null && x.shape[i] === k.output.shape[i] ? 0 : -1;
+  });
+  if (target.filter((d) => d === -1).length > 1) {
+    k.fail(
+      `its target shape [${k.attr<number[]>("shape").join(", ")}] has several sizes that follow the dynamic axes, which ONNX's Reshape cannot express ` +
+        "(one may be inferred, -1, and others copied from the same axis of the input, 0); reshape so that at most one size mixes dynamic axes",
+    );
+  }
+  return k.g.op("Reshape", k.in("x"), k.ints(target));
+};
+
+export const transpose: KernelWriter = (k) => k.g.op("Transpose", k.in("x"), { perm_i: k.attr<number[]>("perm") });
+
+export const concat: KernelWriter = (k) => {
+  const rank = k.output.shape.length;
+  const [axis] = k.axes(k.attr("axis"), rank);
+  return k.g.op("Concat", ...k.all(), { axis_i: axis! });
+};
+
+/** tfjs's slice(begin, size), size -1 meaning "to the end", as ONNX's Slice(starts, ends, axes). */
+export const slice: KernelWriter = (k) => {
+  const x = k.info("x");
+  const begin = k.attr<number[]>("begin");
+  const size = k.attr<number[]>("size");
+  if (followsDynamicAxis(k, "begin").some(Boolean)) k.fail(`its begin [${begin.join(", ")}] changes with the dynamic axes; only sizes may follow them`);
+  const dynamicSize = followsDynamicAxis(k, "size");
+  const ends = size.map((s, i) => {
+    if (s === -1) return TO_THE_END;
+    if (!dynamicSize[i]) return begin[i]! + s;
+    if (begin[i]! + s === x.shape[i]) return TO_THE_END;
+    return k.fail(`its size on axis ${i} follows a dynamic axis but does not reach the end of it; ONNX would fix it at ${s}`);
+  });
+  const axes = begin.map((_, i) => i);
+  return k.g.op("Slice", k.in("x"), k.ints(begin), k.ints(ends), k.ints(axes));
+};
+
+export const gather: KernelWriter = (k) => {
+  if ((k.attr<number>("batchDims") ?? 0) !== 0) k.fail(`batchDims ${k.attr<number>("batchDims")} is not written (ONNX's Gather has none); only batchDims 0`);
+  const [axis] = k.axes(k.attr("axis"), k.info("x").shape.length);
+  return k.g.op("Gather", k.in("x"), k.in("indices"), { axis_i: axis! });
+};
+
+/** Unsqueeze: axes an input from opset 13, an attribute before. */
+export function unsqueeze(k: KernelContext, x: SymbolicValue, axes: number[]): SymbolicValue {
+  return k.opset >= 13 ? k.g.op("Unsqueeze", x, k.ints(axes)) : k.g.op("Unsqueeze", x, { axes_i: axes });
+}
+
+export const expandDims: KernelWriter = (k) => {
+  const [axis] = k.axes(k.attr("dim"), k.output.shape.length);
+  return unsqueeze(k, k.in("input"), [axis!]);
+};
+
+/** tf.stack: each input given the new axis, then joined along it. */
+export const pack: KernelWriter = (k) => {
+  const [axis] = k.axes(k.attr("axis"), k.output.shape.length);
+  return k.g.op("Concat", ...k.all().map((x) => unsqueeze(k, x, [axis!])), { axis_i: axis! });
+};
+
+export const tile: KernelWriter = (k) => {
+  if (followsDynamicAxis(k, "reps").some(Boolean)) k.fail("its repetitions change with the dynamic axes; ONNX would fix them at the example's");
+  return k.g.op("Tile", k.in("x"), k.ints(k.attr<number[]>("reps")));
+};
+
+/** tf.broadcastTo as Expand; a size that follows a dynamic axis is 1, so Expand keeps the input's. */
+export const broadcastTo: KernelWriter = (k) => {
+  const x = k.info("x");
+  const shape = k.attr<number[]>("shape");
+  const offset = shape.length - x.shape.length;
+  const dynamic = followsDynamicAxis(k, "shape");
+  const target = shape.map((d, i) => {
+    if (!dynamic[i]) return d;
+    if (i >= offset && x.dims[i - offset] === null) return 1;
+    return k.fail(`its target size on axis ${i} follows a dynamic axis that the input does not have; ONNX would fix it at ${d}`);
+  });
+  return k.g.op("Expand", k.in("x"), k.ints(target));
+};
+
+/** tf.pad's [[before, after], …] as ONNX's [before…, after…], with the constant of x's type. */
+export const pad: KernelWriter = (k) => {
+  const paddings = k.attr<[number, number][]>("paddings");
+  const pads = [...paddings.map(([before]) => before), ...paddings.map(([, after]) => after)];
+  return k.g.op("Pad", k.in("x"), k.ints(pads), k.scalar(k.attr<number>("constantValue") ?? 0, k.info("x").dtype), { mode_s: "constant" });
+};
