@@ -155,7 +155,7 @@ describeEachBackend("exportOnnx", () => {
     model.dispose();
   });
 
-  it("a forward with tfjs ops outside any defineFunction op is refused, saying which input or output escaped the trace", async () => {
+  it("a forward mixing defineFunction ops with plain tfjs ops exports all of them; constants made in forward become initializers", async () => {
     class ReluAfter extends Module {
       readonly inner = seedModel();
       readonly inFeatures = 2;
@@ -177,12 +177,23 @@ describeEachBackend("exportOnnx", () => {
         return tf.matMul(x, this.w.value);
       }
     }
-    for (const [model, pattern] of [
-      [new ReluAfter(), /the forward's output was computed by tfjs ops after the last defineFunction op/],
-      [new ScaleBefore(), /input 0 \(x\) of MYLINEAR \(call 1 of 1\) was computed by tfjs ops outside any defineFunction op/],
-      [new NoOps(), /the forward's output was computed without any defineFunction op/],
-    ] as const) {
-      await rejectsExport(() => exportOnnx(model), pattern);
+    class Unchanged extends Module {
+      readonly inFeatures = 2;
+      forward(x: tf.Tensor): tf.Tensor {
+        return x;
+      }
+    }
+    const cases: [Module, string[][], string[]][] = [
+      [new ReluAfter(), [["gradlab", "MYLINEAR", "x", "inner.weight", "inner.bias"], ["", "Relu", "MYLINEAR_output"]], ["inner.weight", "inner.bias"]],
+      [new ScaleBefore(), [["", "Mul", "x", "constant_0"], ["gradlab", "MYLINEAR", "Mul_output", "inner.weight", "inner.bias"]], ["inner.weight", "inner.bias", "constant_0"]],
+      [new NoOps(), [["", "MatMul", "x", "w"]], ["w"]],
+      [new Unchanged(), [["", "Identity", "x"]], []],
+    ];
+    for (const [model, nodes, initializers] of cases) {
+      const g = decode(await exportOnnx(model)).graph!;
+      assert.deepEqual(g.node!.map((n) => [n.domain, n.opType, ...n.input!]), nodes, model.constructor.name);
+      assert.deepEqual(g.node!.at(-1)!.output, ["y"]);
+      assert.deepEqual(g.initializer!.map((t) => t.name), initializers);
       model.dispose();
     }
   });

@@ -16,6 +16,7 @@ import { OnnxExportError } from "./errors";
 import { resolveExportOptions, type ExportOptions, type ResolvedExportOptions } from "./export_options";
 import { constantProto, elementTypeOf } from "./export_constants";
 import { buildGraph } from "./export_graph";
+import { adaptForFloat64Runtime, adaptFunctionForFloat64Runtime } from "./float64_runtime";
 import { NameTable } from "./graph_builder";
 import { CUSTOM_DOMAIN, CUSTOM_DOMAIN_VERSION, IR_VERSION, onnx, PRODUCER_NAME, PRODUCER_VERSION, type OnnxTypes } from "./proto";
 import { tensorProto } from "./tensor_data";
@@ -90,8 +91,13 @@ function build(model: Module, examples: tf.Tensor[], trace: Trace, options: Expo
     names.reserve(name);
   }
   const inputs = new Map(examples.map((t, i) => [t.id, resolved.inputNames[i]!] as const));
-  const settings = { outputName: resolved.outputName, mode: resolved.customOps, opset: resolved.opset, dtype: resolved.dtype };
+  const dynamicSizes = examples.flatMap((t, i) => [...inputAxes[i]!].map((axis) => ({ input: resolved.inputNames[i]!, axis, size: t.shape[axis]! })));
+  const settings = { outputName: resolved.outputName, mode: resolved.customOps, opset: resolved.opset, dtype: resolved.dtype, dynamicSizes };
   const graph = buildGraph(trace, { inputs, parameters }, settings, names);
+  if (resolved.dtype === "float64") {
+    graph.nodes = adaptForFloat64Runtime(graph.nodes, names, "exportOnnx (float64)");
+    graph.functions.forEach(adaptFunctionForFloat64Runtime);
+  }
   return {
     resolved,
     graph,

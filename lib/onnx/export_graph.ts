@@ -12,7 +12,7 @@ import { FunctionBodies } from "./export_functions";
 import type { CustomOpsMode } from "./export_options";
 import { GraphBuilder, NameTable } from "./graph_builder";
 import { KERNEL_WRITERS } from "./kernel_writers";
-import { KernelContext } from "./kernels/context";
+import { KernelContext, type DynamicSize } from "./kernels/context";
 import { CUSTOM_DOMAIN, type OnnxTypes } from "./proto";
 import type { SymbolicGraph, SymbolicValue } from "./symbolic";
 import type { ExportDtype } from "./tensor_data";
@@ -39,6 +39,8 @@ export interface GraphSettings {
   mode: CustomOpsMode;
   opset: number;
   dtype: ExportDtype;
+  /** The inputs' dynamic axes, where kernels read sizes that follow them. */
+  dynamicSizes: DynamicSize[];
 }
 
 export function buildGraph(trace: Trace, sources: GraphSources, settings: GraphSettings, names: NameTable): ExportedGraph {
@@ -95,7 +97,7 @@ function writeKernel(step: KernelStep, names: NameTable, settings: GraphSettings
     );
   }
   const g = new GraphBuilder(names, { context: `exportOnnx: tfjs kernel ${step.kernel} (in ${step.module})`, customOpName: null, allowOtherDomains: false });
-  const k = new KernelContext(step, g, inputs, settings.opset, settings.dtype);
+  const k = new KernelContext(step, g, inputs, settings.opset, settings.dtype, settings.dynamicSizes);
   const written = writer(k);
   const outputs = (Array.isArray(written) ? written : [written]).map((v) => (g.nodes.some((n) => n.output?.includes(v.name)) ? v : g.op("Identity", v)));
   if (outputs.length !== step.outputs.length) k.fail(`its writer gave ${outputs.length} outputs for the kernel's ${step.outputs.length}`);

@@ -9,11 +9,11 @@
 import { leakyRelu, prelu, relu6, selu, softmax } from "./kernels/activations";
 import type { KernelWriter } from "./kernels/context";
 import { conv2d, depthwiseConv2d, fusedConv2d, fusedDepthwiseConv2d, pool } from "./kernels/convolution";
-import { addN, binary, cast, clipByValue, expm1, filledLike, floorDiv, identity, log1p, notEqual, rsqrt, select, square, squaredDifference, unary } from "./kernels/elementwise";
+import { addN, binary, cast, clipByValue, expm1, filledLike, floorDiv, identity, log1p, notEqual, orEqual, rsqrt, select, square, squaredDifference, unary } from "./kernels/elementwise";
 import { batchMatMul, fusedMatMul } from "./kernels/matmul";
 import { fusedBatchNorm } from "./kernels/normalization";
 import { argReduce, reduce, reduceBool } from "./kernels/reductions";
-import { broadcastTo, concat, expandDims, gather, pack, pad, reshape, slice, tile, transpose } from "./kernels/shapes";
+import { concat, expandDims, fill, gather, pack, pad, reshape, slice, tile, transpose } from "./kernels/shapes";
 
 export const KERNEL_WRITERS: Readonly<Record<string, KernelWriter>> = {
   // arithmetic, broadcasting alike in both
@@ -29,9 +29,9 @@ export const KERNEL_WRITERS: Readonly<Record<string, KernelWriter>> = {
   AddN: addN,
   // comparisons and logic
   Greater: binary("Greater"),
-  GreaterEqual: binary("GreaterOrEqual"),
+  GreaterEqual: orEqual("Greater"),
   Less: binary("Less"),
-  LessEqual: binary("LessOrEqual"),
+  LessEqual: orEqual("Less"),
   Equal: binary("Equal"),
   NotEqual: notEqual,
   LogicalAnd: binary("And"),
@@ -96,8 +96,8 @@ export const KERNEL_WRITERS: Readonly<Record<string, KernelWriter>> = {
   ExpandDims: expandDims,
   Pack: pack,
   Tile: tile,
-  BroadcastTo: broadcastTo,
   PadV2: pad,
+  Fill: fill,
   // convolution and pooling (NCHW in ONNX)
   Conv2D: conv2d,
   FusedConv2D: fusedConv2d,

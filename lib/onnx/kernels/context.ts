@@ -16,6 +16,14 @@ export const ElementType = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9, DOUBLE: 11 }
 
 export type KernelWriter = (k: KernelContext) => SymbolicValue | SymbolicValue[];
 
+/** A graph input's dynamic axis, where a size that follows it can be read at run time. */
+export interface DynamicSize {
+  input: string;
+  axis: number;
+  /** Its size in the example (one more in the second trace). */
+  size: number;
+}
+
 export class KernelContext {
   constructor(
     readonly step: KernelStep,
@@ -23,6 +31,7 @@ export class KernelContext {
     private readonly inputNames: ReadonlyMap<string, string>,
     readonly opset: number,
     readonly dtype: ExportDtype,
+    private readonly dynamicSizes: readonly DynamicSize[] = [],
   ) {}
 
   get kernel(): string {
@@ -82,6 +91,31 @@ export class KernelContext {
   /** A 1-D int64 constant (axes, a shape, pads). */
   ints(values: readonly number[]): SymbolicValue {
     return this.g.constant({ dims: [values.length], dataType: ElementType.INT64, int64Data: [...values] });
+  }
+
+  /**
+   * A 1-D int64 shape that is `here` at the example's sizes and `there` with the dynamic axes one
+   * larger: equal entries are constants, the others are read from the graph input whose dynamic
+   * axis has those sizes (Gather(Shape(input), axis)), so ONNX computes them for any batch.
+   */
+  shape(here: readonly number[], there: readonly number[], what: string): SymbolicValue {
+    const pieces: SymbolicValue[] = [];
+    let run: number[] = [];
+    const flush = () => {
+      if (run.length > 0) pieces.push(this.ints(run));
+      run = [];
+    };
+    here.forEach((d, i) => {
+      if (d === there[i]) return run.push(d);
+      const source = this.dynamicSizes.find((s) => s.size === d && s.size + 1 === there[i]);
+      if (source === undefined) {
+        this.fail(`its ${what} [${here.join(", ")}] has a size, ${d} on axis ${i}, that follows the dynamic axes but is none of the inputs' dynamic sizes, so ONNX cannot compute it`);
+      }
+      flush();
+      pieces.push(this.g.op("Gather", this.g.op("Shape", this.g.value(source.input)), this.ints([source.axis])));
+    });
+    flush();
+    return pieces.length === 1 ? pieces[0]! : this.g.op("Concat", ...pieces, { axis_i: 0 });
   }
 
   /** A scalar constant of the ONNX type that `dtype` is written as. */

@@ -18,6 +18,12 @@ export const unary =
   (k) =>
     k.g.op(opType, k.in("x"), attributes);
 
+/** GreaterOrEqual and LessOrEqual arrive in opset 12; before, the strict comparison or Equal. */
+export const orEqual =
+  (opType: "Greater" | "Less"): KernelWriter =>
+  (k) =>
+    k.opset >= 12 ? k.g.op(`${opType}OrEqual`, k.in("a"), k.in("b")) : k.g.op("Or", k.g.op(opType, k.in("a"), k.in("b")), k.g.op("Equal", k.in("a"), k.in("b")));
+
 export const notEqual: KernelWriter = (k) => k.g.op("Not", k.g.op("Equal", k.in("a"), k.in("b")));
 
 export const squaredDifference: KernelWriter = (k) => {

@@ -2,7 +2,8 @@
  * Kernels that move data without arithmetic: reshape, transpose, concat, slice, gather, stack,
  * tile, broadcast, pad. tfjs gives every size as a number; where a size follows a dynamic axis
  * (trace_sizes.ts compared two traces), it is written so that ONNX derives it from the input:
- * -1 or 0 in a Reshape, "to the end" in a Slice, 1 in an Expand.
+ * -1 or 0 in a Reshape, "to the end" in a Slice, or read from the input (Shape, Gather) in a
+ * Tile (tf.broadcastTo runs one) or a Fill.
  */
 import type { SymbolicValue } from "../symbolic";
 import type { KernelContext, KernelWriter } from "./context";
@@ -28,12 +29,8 @@ export const reshape: KernelWriter = (k) => {
     if (!dynamic[i]) return d;
     return x.dims[i] === null && k.output.dims[i] === null && x.shape[i] === k.output.shape[i] ? 0 : -1;
   });
-  if (target.filter((d) => d === -1).length > 1) {
-    k.fail(
-      `its target shape [${k.attr<number[]>("shape").join(", ")}] has several sizes that follow the dynamic axes, which ONNX's Reshape cannot express ` +
-        "(one may be inferred, -1, and others copied from the same axis of the input, 0); reshape so that at most one size mixes dynamic axes",
-    );
-  }
+  // Several to infer: ONNX infers one; the others must be sizes of the inputs' dynamic axes.
+  if (target.filter((d) => d === -1).length > 1) return k.g.op("Reshape", k.in("x"), k.shape(k.attr("shape"), k.attrAtOtherSize("shape"), "target shape"));
   return k.g.op("Reshape", k.in("x"), k.ints(target));
 };
 
@@ -84,24 +81,18 @@ export const pack: KernelWriter = (k) => {
   return k.g.op("Concat", ...k.all().map((x) => unsqueeze(k, x, [axis!])), { axis_i: axis! });
 };
 
+/** Repetitions that follow a dynamic axis (tf.broadcastTo tiles a size-1 axis to the batch) are read from the input. */
 export const tile: KernelWriter = (k) => {
-  if (followsDynamicAxis(k, "reps").some(Boolean)) k.fail("its repetitions change with the dynamic axes; ONNX would fix them at the example's");
-  return k.g.op("Tile", k.in("x"), k.ints(k.attr<number[]>("reps")));
+  const x = k.info("x");
+  followsDynamicAxis(k, "reps").forEach((dynamic, i) => {
+    if (dynamic && x.shape[i] !== 1) k.fail(`its repetitions on axis ${i} follow the dynamic axes, for an axis of size ${x.shape[i]}; only a size-1 axis can be tiled to a dynamic size`);
+  });
+  return k.g.op("Tile", k.in("x"), k.shape(k.attr("reps"), k.attrAtOtherSize("reps"), "repetitions"));
 };
 
-/** tf.broadcastTo as Expand; a size that follows a dynamic axis is 1, so Expand keeps the input's. */
-export const broadcastTo: KernelWriter = (k) => {
-  const x = k.info("x");
-  const shape = k.attr<number[]>("shape");
-  const offset = shape.length - x.shape.length;
-  const dynamic = followsDynamicAxis(k, "shape");
-  const target = shape.map((d, i) => {
-    if (!dynamic[i]) return d;
-    if (i >= offset && x.dims[i - offset] === null) return 1;
-    return k.fail(`its target size on axis ${i} follows a dynamic axis that the input does not have; ONNX would fix it at ${d}`);
-  });
-  return k.g.op("Expand", k.in("x"), k.ints(target));
-};
+/** tf.fill: the value expanded to the shape (which may follow a dynamic axis). */
+export const fill: KernelWriter = (k) =>
+  k.g.op("Expand", k.scalar(k.attr<number>("value"), k.attr("dtype") ?? "float32"), k.shape(k.attr("shape"), k.attrAtOtherSize("shape"), "shape"));
 
 /** tf.pad's [[before, after], …] as ONNX's [before…, after…], with the constant of x's type. */
 export const pad: KernelWriter = (k) => {
