@@ -6,7 +6,7 @@
 export * as tf from "@tensorflow/tfjs";
 
 export { defineFunction, FunctionCtx, BackwardContractError, FunctionCallError } from "./function";
-export type { CustomFunction, FunctionDefinition, Gradient } from "./function";
+export type { Arg, Attribute, CustomFunction, FunctionDefinition, Gradient, OutputGradients, Outputs, SymbolicArgs } from "./function";
 export { LinearF } from "./ops/linear";
 
 export { Module } from "./nn/module";

@@ -14,8 +14,7 @@
  * and the call's node takes that name. The node keeps the attributes its symbolic gave it, and the
  * function declares them, so a runtime with a kernel for the op still reads them.
  */
-import type * as tf from "@tensorflow/tfjs";
-import type { CustomFunction } from "../function";
+import type { Arg, CustomFunction, Outputs } from "../function";
 import { GraphBuilder, NameTable } from "./graph_builder";
 import { CUSTOM_DOMAIN, onnx, type OnnxTypes } from "./proto";
 import type { SymbolicValue } from "./symbolic";
@@ -38,8 +37,8 @@ export class FunctionBodies {
   }
 
   /** The function (name) defining this call of `fn`, whose body `write` emits with the call's own values. */
-  nameFor(fn: CustomFunction<tf.Tensor[]>, arity: number, attributes: readonly string[], write: (body: FunctionBodyWriter) => SymbolicValue): string {
-    const proto = functionProto(fn, this.opset, arity, attributes, write);
+  nameFor(fn: CustomFunction<Arg[], Outputs>, formal: readonly string[], outputs: number, attributes: readonly string[], write: (body: FunctionBodyWriter) => SymbolicValue[]): string {
+    const proto = functionProto(fn, this.opset, formal, outputs, attributes, write);
     const key = bodyKey(proto);
     const known = this.#bodies.get(fn.name) ?? [];
     const same = known.find(([body]) => body === key);
@@ -59,21 +58,32 @@ export class FunctionBodies {
 }
 
 /** The op's lower, as a model-local function: formal inputs named after the op's inputNames. */
-function functionProto(fn: CustomFunction<tf.Tensor[]>, opset: number, arity: number, attributes: readonly string[], write: (body: FunctionBodyWriter) => SymbolicValue): OnnxTypes.IFunctionProto {
+function functionProto(
+  fn: CustomFunction<Arg[], Outputs>,
+  opset: number,
+  formalNames: readonly string[],
+  outputs: number,
+  attributes: readonly string[],
+  write: (body: FunctionBodyWriter) => SymbolicValue[],
+): OnnxTypes.IFunctionProto {
   // A function's names are its own (ONNX functions are closed), so they need not avoid the graph's;
   // a fresh table per body also makes equal bodies encode to equal bytes.
   const local = new NameTable();
-  const formal = Array.from({ length: arity }, (_, i) => local.fresh(fn.definition.inputNames?.[i] ?? `input${i}`));
+  const formal = formalNames.map((name) => local.fresh(name));
   const g = new GraphBuilder(local, { context: `${fn.name}.lower (function body)`, customOpName: null, allowOtherDomains: false });
-  const out = write({ g, inputs: formal.map((n) => g.value(n)) });
-  const output = local.fresh("output");
-  for (const node of g.nodes) node.output = (node.output ?? []).map((n) => (n === out.name ? output : n));
-  for (const node of g.nodes) node.input = (node.input ?? []).map((n) => (n === out.name ? output : n));
+  const results = write({ g, inputs: formal.map((n) => g.value(n)) });
+  const output = Array.from({ length: outputs }, (_, i) => local.fresh(i === 0 ? "output" : `output${i}`));
+  results.forEach((value, i) => {
+    for (const node of g.nodes) {
+      node.output = (node.output ?? []).map((n) => (n === value.name ? output[i]! : n));
+      node.input = (node.input ?? []).map((n) => (n === value.name ? output[i]! : n));
+    }
+  });
   return onnx.FunctionProto.create({
     name: fn.name,
     domain: CUSTOM_DOMAIN,
     input: formal,
-    output: [output],
+    output,
     attribute: [...attributes],
     node: g.nodes,
     opsetImport: [{ domain: "", version: opset }],

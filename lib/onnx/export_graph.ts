@@ -6,7 +6,7 @@
  * made in forward) become initializers.
  */
 import type * as tf from "@tensorflow/tfjs";
-import type { CustomFunction } from "../function";
+import type { Arg, Attribute, CustomFunction, Outputs } from "../function";
 import { OnnxExportError } from "./errors";
 import { FunctionBodies } from "./export_functions";
 import type { CustomOpsMode } from "./export_options";
@@ -16,7 +16,7 @@ import { KernelContext, type DynamicSize } from "./kernels/context";
 import { CUSTOM_DOMAIN, type OnnxTypes } from "./proto";
 import type { SymbolicGraph, SymbolicValue } from "./symbolic";
 import type { ExportDtype } from "./tensor_data";
-import type { FunctionStep, KernelStep, Trace } from "./trace";
+import { isTraced, type FunctionStep, type KernelStep, type Trace } from "./trace";
 
 export interface ExportedGraph {
   nodes: OnnxTypes.INodeProto[];
@@ -109,23 +109,38 @@ function writeFunction(step: FunctionStep, where: string, names: NameTable, sett
   const { mode } = settings;
   const writer = mode === "standard" ? "lower" : "symbolic";
   const g = new GraphBuilder(names, { context: `${fn.name}.${writer} (${where})`, customOpName: mode === "standard" ? null : fn.name, allowOtherDomains: mode !== "standard" });
-  const out = emit(fn, writer, g, inputs.map((n) => g.value(n)));
+  const outputs = emit(fn, writer, g, symbolicArgs(step, inputs.map((n) => g.value(n))), step.outputs.length);
   // A symbolic written in standard ops alone needs no function to explain it.
   if (mode === "function" && g.nodes.some((n) => n.domain === CUSTOM_DOMAIN)) {
-    checkCustomNodes(fn, g.nodes, inputs.length);
+    checkCustomNodes(fn, g.nodes, inputs.length, step.outputs.length);
     const attributes = [...new Set(g.nodes.filter((n) => n.domain === CUSTOM_DOMAIN).flatMap((n) => (n.attribute ?? []).map((a) => a.name!)))];
-    const functionName = bodies.nameFor(fn, inputs.length, attributes, (body) => emit(fn, "lower", body.g, body.inputs));
+    // The function's formal inputs are the tensor arguments, named as the definition names them.
+    const formal = step.args.flatMap((a, i) => (isTraced(a) ? [fn.definition.inputNames?.[i] ?? `input${i}`] : []));
+    const functionName = bodies.nameFor(fn, formal, step.outputs.length, attributes, (body) => emit(fn, "lower", body.g, symbolicArgs(step, body.inputs), step.outputs.length));
     for (const node of g.nodes) if (node.domain === CUSTOM_DOMAIN) node.opType = functionName;
   }
-  return { nodes: g.nodes, names: [out.name] };
+  return { nodes: g.nodes, names: outputs.map((v) => v.name) };
 }
 
-/** Runs the op's symbolic (default: its bare custom node) or lower, and checks what it returns. */
-export function emit(fn: CustomFunction<tf.Tensor[]>, writer: "symbolic" | "lower", g: GraphBuilder, inputs: SymbolicValue[]): SymbolicValue {
+/** apply()'s arguments as symbolic and lower get them: graph values for tensors, the call's own values for the rest. */
+function symbolicArgs(step: FunctionStep, tensors: SymbolicValue[]): (SymbolicValue | Attribute)[] {
+  let next = 0;
+  return step.args.map((a) => (isTraced(a) ? tensors[next++]! : a));
+}
+
+type Writer = (g: SymbolicGraph, ...args: (SymbolicValue | Attribute)[]) => unknown;
+
+/**
+ * Runs the op's symbolic (default: its bare custom node) or lower, and checks what it returns:
+ * one value per output of forward, each made by a node it added.
+ */
+export function emit(fn: CustomFunction<Arg[], Outputs>, writer: "symbolic" | "lower", g: GraphBuilder, args: (SymbolicValue | Attribute)[], outputCount: number): SymbolicValue[] {
   const { definition } = fn;
-  let write: ((g: SymbolicGraph, ...inputs: SymbolicValue[]) => SymbolicValue) | undefined;
-  if (writer === "symbolic") write = definition.symbolic?.bind(definition) ?? ((g, ...xs) => g.op(fn.name, ...xs));
-  else write = definition.lower?.bind(definition);
+  const bare: Writer = (g, ...xs) => {
+    const tensors = xs.filter((x): x is SymbolicValue => typeof x === "object" && !Array.isArray(x));
+    return outputCount === 1 ? g.op(fn.name, ...tensors) : g.multiOp(fn.name, outputCount, ...tensors);
+  };
+  const write: Writer | undefined = writer === "symbolic" ? ((definition.symbolic?.bind(definition) as Writer | undefined) ?? bare) : (definition.lower?.bind(definition) as Writer | undefined);
   if (write === undefined) {
     throw new OnnxExportError(
       `exportOnnx: ${fn.name} has no \`lower\` (its form in standard ONNX ops), which customOps "function" and "standard" need; ` +
@@ -134,28 +149,38 @@ export function emit(fn: CustomFunction<tf.Tensor[]>, writer: "symbolic" | "lowe
   }
   let out: unknown;
   try {
-    out = write(g, ...inputs);
+    out = write(g, ...args);
   } catch (error) {
     if (error instanceof OnnxExportError) throw error;
     throw new OnnxExportError(`exportOnnx: ${fn.name}.${writer} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (!g.knows(out)) throw new OnnxExportError(`exportOnnx: ${fn.name}.${writer} must return a value from g.op(...), got ${JSON.stringify(out)}`);
-  const value: SymbolicValue = out;
-  if (!g.nodes.some((n) => n.output?.includes(value.name))) {
-    throw new OnnxExportError(`exportOnnx: ${fn.name}.${writer} returned one of its inputs; it must return the output of a node it added with g.op(...)`);
+  const values = Array.isArray(out) ? (out as unknown[]) : [out];
+  if (values.length !== outputCount) {
+    throw new OnnxExportError(`exportOnnx: ${fn.name}.${writer} returned ${values.length} value${values.length === 1 ? "" : "s"}, but forward returned ${outputCount} tensor${outputCount === 1 ? "" : "s"}; return one per output, in order`);
   }
-  return value;
+  const distinct = new Set(values.map((v) => (v as SymbolicValue | null)?.name));
+  if (distinct.size !== values.length) throw new OnnxExportError(`exportOnnx: ${fn.name}.${writer} returned one value for two outputs; return a distinct node output for each (an Identity for a copy)`);
+  return values.map((value) => {
+    if (!g.knows(value)) throw new OnnxExportError(`exportOnnx: ${fn.name}.${writer} must return a value from g.op(...), got ${JSON.stringify(value)}`);
+    if (!g.nodes.some((n) => n.output?.includes(value.name))) {
+      throw new OnnxExportError(`exportOnnx: ${fn.name}.${writer} returned one of its inputs; it must return the output of a node it added with g.op(...)`);
+    }
+    return value;
+  });
 }
 
-/** A function call node passes its inputs in order, one to one onto the function's. */
-function checkCustomNodes(fn: CustomFunction<tf.Tensor[]>, nodes: OnnxTypes.INodeProto[], arity: number): void {
+/** A function call node passes its inputs in order, one to one onto the function's, and has its outputs. */
+function checkCustomNodes(fn: CustomFunction<Arg[], Outputs>, nodes: OnnxTypes.INodeProto[], arity: number, outputCount: number): void {
   for (const node of nodes) {
     if (node.domain !== CUSTOM_DOMAIN) continue;
     if (node.opType !== fn.name) {
       throw new OnnxExportError(`exportOnnx: ${fn.name}.symbolic adds a ${CUSTOM_DOMAIN}.${node.opType} node; customOps "function" can define only the op's own node, ${fn.name}`);
     }
     if ((node.input ?? []).length !== arity) {
-      throw new OnnxExportError(`exportOnnx: ${fn.name}.symbolic gives its ${node.opType} node ${(node.input ?? []).length} inputs, but the op takes ${arity}; customOps "function" maps them one to one onto the function's inputs`);
+      throw new OnnxExportError(`exportOnnx: ${fn.name}.symbolic gives its ${node.opType} node ${(node.input ?? []).length} inputs, but the op takes ${arity} tensors; customOps "function" maps them one to one onto the function's inputs`);
+    }
+    if ((node.output ?? []).length !== outputCount) {
+      throw new OnnxExportError(`exportOnnx: ${fn.name}.symbolic gives its ${node.opType} node ${(node.output ?? []).length} outputs, but forward returns ${outputCount}; use g.multiOp("${fn.name}", ${outputCount}, ...)`);
     }
   }
 }

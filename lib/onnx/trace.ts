@@ -11,7 +11,7 @@
  * release(), so their values can be read asynchronously (WebGPU has no synchronous read).
  */
 import * as tf from "@tensorflow/tfjs";
-import { setApplyTracer, type CustomFunction } from "../function";
+import { setApplyTracer, type AppliedCall, type Arg, type Attribute, type CustomFunction, type Outputs } from "../function";
 import type { Module } from "../nn/module";
 import { OnnxExportError } from "./errors";
 import { recordKernelCalls, type KernelCall } from "./kernel_observer";
@@ -41,11 +41,16 @@ export interface KernelStep {
 
 export interface FunctionStep {
   kind: "function";
-  fn: CustomFunction<tf.Tensor[]>;
+  fn: CustomFunction<Arg[], Outputs>;
+  /** apply()'s arguments in order: tensors traced, non-tensor values (ONNX attributes) as given. */
+  args: (TracedValue | Attribute)[];
+  /** The tensor arguments alone, in order: the custom node's inputs. */
   inputs: TracedValue[];
   outputs: TracedValue[];
   module: string;
 }
+
+type FunctionCall = { fn: CustomFunction<Arg[], Outputs>; call: AppliedCall };
 
 export type TraceStep = KernelStep | FunctionStep;
 
@@ -65,10 +70,10 @@ export function traceForward(model: Module, examples: readonly tf.Tensor[]): Tra
   const owned: tf.Tensor[] = [];
   // Tensor ids only grow: one above this was made during the trace (ours to free), one below was not.
   const firstId = nextTensorId();
-  const functionCalls = new Map<number, { fn: CustomFunction<tf.Tensor[]>; inputs: readonly tf.Tensor[]; output: tf.Tensor }>();
+  const functionCalls = new Map<number, FunctionCall>();
   const paths = trackModulePaths(model);
-  const previous = setApplyTracer((fn, inputs, output) => {
-    functionCalls.set(output.id, { fn, inputs, output });
+  const previous = setApplyTracer((fn, _inputs, output, call) => {
+    functionCalls.set(output.id, { fn, call });
   });
   let recorded: { result: unknown; calls: KernelCall[] };
   try {
@@ -108,11 +113,13 @@ export function traceForward(model: Module, examples: readonly tf.Tensor[]): Tra
 }
 
 /** Top-level calls to steps: a defineFunction op is one step, a kernel is one, a customGrad op is looked into. */
-function flatten(calls: readonly KernelCall[], functionCalls: Map<number, { fn: CustomFunction<tf.Tensor[]>; inputs: readonly tf.Tensor[]; output: tf.Tensor }>, steps: TraceStep[]): void {
+function flatten(calls: readonly KernelCall[], functionCalls: Map<number, FunctionCall>, steps: TraceStep[]): void {
   for (const call of calls) {
-    const fnCall = call.outputs.length === 1 ? functionCalls.get(call.outputs[0]!.id) : undefined;
+    const fnCall = call.outputs.length > 0 ? functionCalls.get(call.outputs[0]!.id) : undefined;
     if (fnCall !== undefined) {
-      steps.push({ kind: "function", fn: fnCall.fn, inputs: fnCall.inputs.map(traced), outputs: [traced(fnCall.output)], module: call.context });
+      const args = fnCall.call.args.map((a) => (a instanceof tf.Tensor ? traced(a) : a));
+      const inputs = args.filter((a): a is TracedValue => isTraced(a));
+      steps.push({ kind: "function", fn: fnCall.fn, args, inputs, outputs: fnCall.call.outputs.map(traced), module: call.context });
     } else if (call.kernel !== null) {
       steps.push({
         kind: "kernel",
@@ -139,6 +146,10 @@ function nextTensorId(): number {
     throw new OnnxExportError(`exportOnnx: this version of tfjs (${tf.version.tfjs}) has no Engine.nextTensorId, which gradlab's tracer uses to tell the tensors a forward makes from older ones; it was written for tfjs 4.x`);
   }
   return engine.nextTensorId() + 1;
+}
+
+export function isTraced(a: TracedValue | Attribute): a is TracedValue {
+  return typeof a === "object" && !Array.isArray(a);
 }
 
 function traced(t: tf.Tensor): TracedValue {
