@@ -13,20 +13,32 @@ export interface ModulePaths {
   restore(): void;
 }
 
+/**
+ * The modules held directly by `module`, named: Module.namedChildren() where the Module base has
+ * it (containers name their items there), else its properties and the items of arrays among them.
+ */
+function namedChildren(module: Module): [string, Module][] {
+  const own = (module as { namedChildren?: () => [string, Module][] }).namedChildren;
+  if (typeof own === "function") return own.call(module);
+  return Object.entries(module).flatMap(([key, value]): [string, Module][] => {
+    if (value instanceof Module) return [[key, value]];
+    if (Array.isArray(value)) return value.flatMap((item, i): [string, Module][] => (item instanceof Module ? [[`${key}.${i}`, item]] : []));
+    return [];
+  });
+}
+
 export function trackModulePaths(model: Module): ModulePaths {
   const stack: string[] = [`the model's own forward (${model.constructor.name})`];
   const patched: [Module, PropertyDescriptor | undefined][] = [];
   const seen = new Set<Module>([model]);
 
   const visit = (module: Module, prefix: string) => {
-    for (const [key, value] of Object.entries(module)) {
-      const children: [string, unknown][] = Array.isArray(value) ? value.map((item, i) => [`${prefix}${key}.${i}`, item]) : [[`${prefix}${key}`, value]];
-      for (const [path, child] of children) {
-        if (!(child instanceof Module) || seen.has(child)) continue;
-        seen.add(child);
-        wrap(child, `module "${path}" (${child.constructor.name})`);
-        visit(child, `${path}.`);
-      }
+    for (const [key, child] of namedChildren(module)) {
+      if (seen.has(child)) continue;
+      seen.add(child);
+      const path = `${prefix}${key}`;
+      wrap(child, `module "${path}" (${child.constructor.name})`);
+      visit(child, `${path}.`);
     }
   };
 
