@@ -13,7 +13,7 @@ import { addN, binary, cast, clipByValue, expm1, filledLike, floorDiv, identity,
 import { batchMatMul, fusedMatMul } from "./kernels/matmul";
 import { fusedBatchNorm } from "./kernels/normalization";
 import { argReduce, reduce, reduceBool } from "./kernels/reductions";
-import { concat, expandDims, fill, gather, pack, pad, reshape, slice, tile, transpose } from "./kernels/shapes";
+import { concat, expandDims, fill, gather, pack, pad, reshape, slice, splitV, stridedSlice, tile, transpose, unpack } from "./kernels/shapes";
 
 export const KERNEL_WRITERS: Readonly<Record<string, KernelWriter>> = {
   // arithmetic, broadcasting alike in both
@@ -92,6 +92,9 @@ export const KERNEL_WRITERS: Readonly<Record<string, KernelWriter>> = {
   Transpose: transpose,
   Concat: concat,
   Slice: slice,
+  StridedSlice: stridedSlice,
+  SplitV: splitV,
+  Unpack: unpack,
   GatherV2: gather,
   ExpandDims: expandDims,
   Pack: pack,

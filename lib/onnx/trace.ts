@@ -83,9 +83,10 @@ export function traceForward(model: Module, examples: readonly tf.Tensor[]): Tra
         onOutputs: (outputs) => outputs.forEach((t) => produced.add(t.id)),
         onInputs: (inputs) => {
           for (const t of inputs) {
-            if (produced.has(t.id) || exampleIds.has(t.id) || t instanceof tf.Variable || constants.has(t.id)) continue;
+            // Parameters are looked up before constants; a variable that is no parameter is exported at its current value.
+            if (produced.has(t.id) || exampleIds.has(t.id) || constants.has(t.id)) continue;
             constants.set(t.id, t);
-            if (t.id >= firstId) owned.push(tf.keep(t));
+            if (t.id >= firstId && !(t instanceof tf.Variable)) owned.push(tf.keep(t));
           }
         },
       },

@@ -155,6 +155,48 @@ export class FusedCnn extends Module {
   }
 }
 
+/** The rest of the elementwise maths, argMax/argMin, all/any, isNaN, addN, floorDiv. */
+export class MoreMaths extends Module {
+  readonly fc: Linear;
+  constructor(g = new Generator(18)) {
+    super();
+    this.fc = new Linear(5, 6, { generator: g });
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    const h = this.fc.forward(x);
+    const sum = tf.addN([tf.sin(h), tf.cos(h), tf.floor(tf.mul(h, 3)), tf.ceil(h), tf.round(tf.mul(h, 2.5)), tf.sign(h), tf.reciprocal(tf.add(tf.abs(h), 1)), tf.log1p(tf.abs(h)), tf.expm1(h), tf.cast(tf.floorDiv(tf.mul(h, 7), 2), "float32")]);
+    const picks = [tf.argMax(h, 1), tf.argMin(h, 1), tf.all(tf.greater(h, -0.5), 1), tf.any(tf.greater(h, 0.8), 1)].map((t) => tf.cast(t, "float32"));
+    return tf.concat([sum, tf.stack(picks, 1), tf.cast(tf.isNaN(tf.div(h, tf.abs(h))), "float32")], 1);
+  }
+}
+
+/** tf.split (equal parts on the batch axis too, and sizes), tf.unstack, tf.stridedSlice, fused ops' other activations. */
+export class SplitsAndFused extends Module {
+  readonly depthwise: Parameter;
+  readonly depthwiseBias: Parameter;
+  readonly dense: Parameter;
+  readonly alpha: Parameter;
+  constructor(g = new Generator(19)) {
+    super();
+    this.depthwise = weights(g, [3, 3, 2, 1]);
+    this.depthwiseBias = weights(g, [2]);
+    this.dense = weights(g, [8, 4]);
+    this.alpha = weights(g, [4]);
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    // x [batch, 4, 4, 2]
+    const conv = tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: this.depthwise.value as tf.Tensor4D, strides: 1, pad: "valid", bias: this.depthwiseBias.value, activation: "relu6" });
+    const flat = tf.reshape(conv, [-1, 8]);
+    const [a, b] = tf.split(flat, [3, 5], 1);
+    const [c, d] = tf.split(flat, 2, 1);
+    const rows = tf.unstack(tf.reshape(flat, [-1, 2, 4]), 1);
+    const strided = tf.stridedSlice(flat, [0, 1], [0, 8], [1, 2], 1, 1);
+    const dense = (activation: "leakyrelu" | "sigmoid" | "prelu") =>
+      tf.fused.matMul({ a: flat as tf.Tensor2D, b: this.dense.value as tf.Tensor2D, activation, leakyreluAlpha: 0.3, preluActivationWeights: this.alpha.value });
+    return tf.concat([a!, tf.mul(b!, 2), tf.sub(c!, d!), tf.add(rows[0]!, rows[1]!), strided, dense("leakyrelu"), dense("sigmoid"), dense("prelu")], 1);
+  }
+}
+
 /** An embedding lookup (int32 ids → rows), mean over the sequence, then Linear. */
 export class Embedding extends Module {
   readonly table: Parameter;
@@ -177,6 +219,8 @@ export function kernelModels(): [string, KernelModel][] {
     ["channels-last CNN", { model: new ChannelsLastCnn(), features: [2, 8, 8], dtype: "float32", kernels: ["Conv2D", "FusedBatchNorm", "MaxPool", "AvgPool", "PadV2"] }],
     ["channels-first CNN", { model: new ChannelsFirstCnn(), features: [2, 6, 6], dtype: "float32", kernels: ["Conv2D", "Transpose"], unsupported: { wasm: "tfjs's wasm Conv2D runs channels-last only" } }],
     ["fused and depthwise CNN", { model: new FusedCnn(), features: [6, 6, 3], dtype: "float32", kernels: ["FusedConv2D", "DepthwiseConv2dNative", "_FusedMatMul"] }],
+    ["more maths", { model: new MoreMaths(), features: [5], dtype: "float32", kernels: ["Sin", "Cos", "Floor", "Ceil", "Round", "Sign", "Reciprocal", "Log1p", "Expm1", "FloorDiv", "AddN", "ArgMax", "ArgMin", "All", "Any", "IsNan"] }],
+    ["splits and fused activations", { model: new SplitsAndFused(), features: [4, 4, 2], dtype: "float32", kernels: ["FusedDepthwiseConv2D", "SplitV", "Unpack", "StridedSlice", "_FusedMatMul"] }],
     ["embedding", { model: new Embedding(), features: [7], dtype: "int32", kernels: ["GatherV2", "Mean"] }],
   ];
 }

@@ -31,10 +31,11 @@ export const squaredDifference: KernelWriter = (k) => {
   return k.g.op("Mul", d, d);
 };
 
-/** tfjs floorDiv floors the quotient; ONNX Div truncates integers, so floats only. */
+/** tfjs floorDiv floors the quotient and gives int32; ONNX's integer Div truncates, so floats only. */
 export const floorDiv: KernelWriter = (k) => {
   if (k.info("a").dtype !== "float32") k.fail(`floorDiv of ${k.info("a").dtype} tensors is not written (ONNX's integer Div truncates); cast to float32 first`);
-  return k.g.op("Floor", k.g.op("Div", k.in("a"), k.in("b")));
+  const floored = k.g.op("Floor", k.g.op("Div", k.in("a"), k.in("b")));
+  return k.output.dtype === "float32" ? floored : k.g.op("Cast", floored, { to_i: k.elementType(k.output.dtype) });
 };
 
 export const square: KernelWriter = (k) => k.g.op("Mul", k.in("x"), k.in("x"));

@@ -100,3 +100,53 @@ export const pad: KernelWriter = (k) => {
   const pads = [...paddings.map(([before]) => before), ...paddings.map(([, after]) => after)];
   return k.g.op("Pad", k.in("x"), k.ints(pads), k.scalar(k.attr<number>("constantValue") ?? 0, k.info("x").dtype), { mode_s: "constant" });
 };
+
+/** Squeeze: axes an input from opset 13, an attribute before. */
+function squeeze(k: KernelContext, x: SymbolicValue, axes: number[]): SymbolicValue {
+  return k.opset >= 13 ? k.g.op("Squeeze", x, k.ints(axes)) : k.g.op("Squeeze", x, { axes_i: axes });
+}
+
+/** tf.split: equal parts (a count) or given sizes; ONNX's Split takes the sizes as an input from opset 13. */
+export const splitV: KernelWriter = (k) => {
+  const x = k.info("x");
+  const [axis] = k.axes(k.attr("axis"), x.shape.length);
+  const parts = k.step.outputs.length;
+  const sizes = k.step.outputs.map((o) => o.shape[axis!]!);
+  const equal = typeof k.attr("numOrSizeSplits") === "number";
+  // Equal parts need no sizes (ONNX splits evenly by the output count), which keeps a dynamic axis dynamic.
+  if (equal) return k.g.multiOp("Split", parts, k.in("x"), { axis_i: axis! });
+  if (x.dims[axis!] === null) k.fail(`it splits the dynamic axis ${axis} into fixed sizes [${sizes.join(", ")}]; split it into equal parts (a count) instead`);
+  return k.opset >= 13 ? k.g.multiOp("Split", parts, k.in("x"), k.ints(sizes), { axis_i: axis! }) : k.g.multiOp("Split", parts, k.in("x"), { axis_i: axis!, split_i: sizes });
+};
+
+/** tf.unstack: split into parts of one along the axis, each without that axis. */
+export const unpack: KernelWriter = (k) => {
+  const [axis] = k.axes(k.attr("axis"), k.info("value").shape.length);
+  const parts = k.g.multiOp("Split", k.step.outputs.length, k.in("value"), { axis_i: axis! });
+  return parts.map((part) => squeeze(k, part, [axis!]));
+};
+
+/**
+ * tf.stridedSlice with positive strides, begin/end masks and shrinking axes, as Slice (with steps)
+ * and Squeeze; ellipsis and new-axis masks are refused.
+ */
+export const stridedSlice: KernelWriter = (k) => {
+  const x = k.info("x");
+  for (const mask of ["ellipsisMask", "newAxisMask"]) if (k.attr<number>(mask)) k.fail(`its ${mask} is not written; index without ellipsis or new axes (tf.slice, tf.expandDims)`);
+  const strides = k.attr<number[]>("strides");
+  if (strides.some((s) => s <= 0)) k.fail(`its strides [${strides.join(", ")}] include a non-positive step; only positive steps are written`);
+  const begin = k.attr<number[]>("begin").map((b, i) => (k.attr<number>("beginMask") & (1 << i) ? 0 : b));
+  const dynamicEnd = followsDynamicAxis(k, "end");
+  const shrink = k.attr<number>("shrinkAxisMask");
+  const end = k.attr<number[]>("end").map((e, i) => {
+    if (shrink & (1 << i)) return begin[i]! + 1;
+    if (k.attr<number>("endMask") & (1 << i)) return TO_THE_END;
+    if (dynamicEnd[i]) return e === x.shape[i] ? TO_THE_END : k.fail(`its end on axis ${i} follows a dynamic axis but does not reach the end of it`);
+    return e;
+  });
+  if (followsDynamicAxis(k, "begin").some(Boolean)) k.fail("its begin changes with the dynamic axes; only ends may follow them");
+  const axes = begin.map((_, i) => i);
+  const sliced = k.g.op("Slice", k.in("x"), k.ints(begin), k.ints(end), k.ints(axes), k.ints(strides));
+  const shrunk = axes.filter((i) => shrink & (1 << i));
+  return shrunk.length > 0 ? squeeze(k, sliced, shrunk) : sliced;
+};
