@@ -14,6 +14,7 @@ import { OnnxExportError } from "../lib/onnx/errors";
 import { exportOnnx } from "../lib/onnx/export";
 import { onnx } from "../lib/onnx/proto";
 import { traceForward } from "../lib/onnx/trace";
+import { LINEAR_KERNEL } from "../lib/webgpu/linear_kernels";
 import { describeEachBackend } from "./support/backends";
 import { kernelModelInput, kernelModels, type KernelModel } from "./support/onnx_kernel_models";
 
@@ -143,3 +144,24 @@ describeEachBackend("exportOnnx traces plain tfjs ops; ONNX Runtime agrees with 
     example.dispose();
   });
 });
+
+describeEachBackend(
+  "a defineFunction op that runs as its own kernel (MyLinear on webgpu) is traced as its custom node",
+  (backend) => {
+    it("GELU head (Linear, then plain ops): MYLINEAR is its first step, and ORT agrees with gradlab", { skip: SKIP }, async () => {
+      // On webgpu, LinearF runs gradlab's own kernel: the engine sees MyLinear, not a customGrad.
+      if (backend === "webgpu") assert.ok(tf.getKernel(LINEAR_KERNEL, "webgpu"), "gradlab's MyLinear kernel is registered on webgpu");
+      const [, entry] = kernelModels().find(([name]) => name === "GELU head")!;
+      const example = kernelModelInput(entry, EXAMPLE_BATCH, 1);
+      const trace = traceForward(entry.model, [example]);
+      trace.release();
+      assert.equal(trace.steps[0]!.kind === "function" && trace.steps[0]!.fn.name, "MYLINEAR", `[${backend}] the first step`);
+      const bytes = await exportOnnx(entry.model, undefined, { example, dynamicAxes: { x: [0], y: [0] } });
+      const x = kernelModelInput(entry, 3, 7);
+      const difference = normwise(await runOrt(bytes, x, "float32"), await entry.model.forward(x).data());
+      assert.ok(difference <= ORT_NORMWISE_RTOL, `[${backend}] norm-wise difference ${difference}`);
+      tf.dispose([example, x]);
+    });
+  },
+  { webgpu: true },
+);
