@@ -91,6 +91,53 @@ describeEachBackend("exportOnnx traces plain tfjs ops; ONNX Runtime agrees with 
     }
   }
 
+  it("attention block with batch and sequence length both dynamic: reshapes read the length from the input; ORT agrees at other lengths", { skip: SKIP }, async (t) => {
+    const [, entry] = kernelModels().find(([name]) => name === "attention block")!;
+    const example = kernelModelInput(entry, EXAMPLE_BATCH, 1);
+    const bytes = await exportOnnx(entry.model, undefined, { example, dynamicAxes: { x: { 0: "batch", 1: "length" }, y: { 0: "batch" } } });
+    example.dispose();
+    const nodes = onnx.ModelProto.decode(bytes).graph!.node!;
+    assert.ok(nodes.some((n) => n.opType === "Shape"), "a size that mixes no input axis alone is read with Shape → Gather");
+    for (const [batch, length] of [[1, 5], [3, 2], [2, 9]] as const) {
+      const x = tf.tidy(() => tf.sub(tf.mul(tf.randomUniform([batch, length, 8], 0, 1, "float32", batch * 10 + length), 2), 1));
+      const difference = normwise(await runOrt(bytes, x, "float32"), await entry.model.forward(x).data());
+      t.diagnostic(`[${backend}] batch ${batch}, length ${length}: norm-wise difference ${difference.toExponential(2)}`);
+      assert.ok(difference <= ORT_NORMWISE_RTOL, `batch ${batch}, length ${length}: norm-wise difference ${difference}`);
+      x.dispose();
+    }
+  });
+
+  it("puts the engine and the modules' forwards back when the forward throws, and says so when the engine has been replaced", async () => {
+    class Throws extends Module {
+      readonly inner = new Failing();
+      forward(x: tf.Tensor): tf.Tensor {
+        return this.inner.forward(tf.relu(x));
+      }
+    }
+    class Failing extends Module {
+      forward(_x: tf.Tensor): tf.Tensor {
+        throw new Error("boom in forward");
+      }
+    }
+    const model = new Throws();
+    const example = tf.ones([2, 3]);
+    const engine = tf.engine() as unknown as Record<string, unknown>;
+    const before = tf.memory().numTensors;
+    await assert.rejects(exportOnnx(model, undefined, { example }), /boom in forward/);
+    assert.equal(Object.prototype.hasOwnProperty.call(engine, "runKernelFunc"), false, "the engine's own method is back");
+    assert.equal(Object.prototype.hasOwnProperty.call(model.inner, "forward"), false, "the module's forward is back");
+    assert.equal(tf.memory().numTensors, before, "the trace's tensors are freed");
+    engine.runKernelFunc = () => {
+      throw new Error("not tfjs's");
+    };
+    try {
+      await assert.rejects(exportOnnx(model, undefined, { example }), /has no Engine\.runKernelFunc method \(or another tool has replaced it\)/);
+    } finally {
+      delete engine.runKernelFunc;
+    }
+    example.dispose();
+  });
+
   it("leaves no tensors behind (constants made in forward are freed after the export)", async () => {
     const [, entry] = kernelModels()[2]!;
     const example = kernelModelInput(entry, EXAMPLE_BATCH, 1);
