@@ -198,6 +198,29 @@ describeEachBackend("exportOnnx", () => {
     }
   });
 
+  it('traces in eval mode by default, as torch.onnx.export does ("train" and "preserve" on request), and puts every module\'s flag back', async () => {
+    class HalvesInTraining extends Module {
+      forward(x: tf.Tensor): tf.Tensor {
+        return this.training ? tf.mul(x, 0.5) : tf.relu(x);
+      }
+    }
+    class Net extends Module {
+      readonly inner = new HalvesInTraining();
+      readonly inFeatures = 2;
+      forward(x: tf.Tensor): tf.Tensor {
+        return this.inner.forward(x);
+      }
+    }
+    const model = new Net();
+    model.inner.training = false; // a sub-module in its own mode must keep it
+    const opTypes = async (training?: "eval" | "train" | "preserve") => decode(await exportOnnx(model, undefined, { training })).graph!.node!.map((n) => n.opType);
+    assert.deepEqual(await opTypes(), ["Relu"]);
+    assert.deepEqual(await opTypes("train"), ["Mul"]);
+    assert.deepEqual(await opTypes("preserve"), ["Relu"]);
+    assert.deepEqual([model.training, model.inner.training], [true, false]);
+    await rejectsExport(() => exportOnnx(model, undefined, { training: "inference" as never }), /training must be one of "eval", "train", "preserve", got "inference"/);
+  });
+
   it("an op without `lower` exports only as opaque; the error says what to add", async () => {
     const Plain = defineFunction<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D]>({
       name: "PLAINLINEAR",

@@ -21,6 +21,7 @@ import { NameTable } from "./graph_builder";
 import { CUSTOM_DOMAIN, CUSTOM_DOMAIN_VERSION, IR_VERSION, onnx, PRODUCER_NAME, PRODUCER_VERSION, type OnnxTypes } from "./proto";
 import { tensorProto } from "./tensor_data";
 import { traceForward, type Trace } from "./trace";
+import { checkTrainingMode, withTrainingMode } from "./training_mode";
 import { grownExamples, markDynamicSizes } from "./trace_sizes";
 
 /**
@@ -36,11 +37,21 @@ export async function exportOnnx(model: Module, path?: string, options: ExportOp
 
 /** The ModelProto exportOnnx encodes (for callers who want to inspect it before writing). */
 export async function buildModelProto(model: Module, options: ExportOptions = {}): Promise<OnnxTypes.IModelProto> {
+  const training = checkTrainingMode(options.training);
   const { examples, owned } = exampleInputs(model, options.example);
   try {
-    const trace = traceForward(model, examples);
+    // Both traces (the second for dynamic axes) run in the export's training mode.
+    const { trace, built } = withTrainingMode(model, training, () => {
+      const trace = traceForward(model, examples);
+      try {
+        return { trace, built: build(model, examples, trace, options) };
+      } catch (error) {
+        trace.release();
+        throw error;
+      }
+    });
     try {
-      const { resolved, graph, inputs, output, parameters } = build(model, examples, trace, options);
+      const { resolved, graph, inputs, output, parameters } = built;
       const initializer = await Promise.all([
         ...parameters.map(async ([name, p]) => tensorProto(name, (await p.value.data()) as Float32Array, p.shape, resolved.dtype)),
         ...graph.constants.map(([name, t]) => constantProto(name, t, resolved.dtype)),

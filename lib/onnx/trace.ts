@@ -21,8 +21,10 @@ export interface TracedValue {
   id: number;
   shape: number[];
   dtype: tf.DataType;
-  /** The shape with null on the axes that follow a dynamic axis of an input (see traceSizes). */
+  /** The shape with null on the axes that follow a dynamic axis of an input (see trace_sizes.ts). */
   dims: (number | null)[];
+  /** The shape in the second trace, with the dynamic axes one larger (the shape itself without dynamic axes). */
+  shapeAtOtherSize: number[];
 }
 
 export interface KernelStep {
@@ -154,5 +156,5 @@ export function isTraced(a: TracedValue | Attribute): a is TracedValue {
 }
 
 function traced(t: tf.Tensor): TracedValue {
-  return { id: t.id, shape: [...t.shape], dtype: t.dtype, dims: [...t.shape] };
+  return { id: t.id, shape: [...t.shape], dtype: t.dtype, dims: [...t.shape], shapeAtOtherSize: [...t.shape] };
 }

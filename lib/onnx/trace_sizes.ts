@@ -42,7 +42,7 @@ export function markDynamicSizes(trace: Trace, other: Trace, inputs: ReadonlyMap
         "an export with dynamicAxes needs a forward whose ops do not depend on those sizes (or export without dynamicAxes)",
     );
   }
-  const dims = new Map<number, (number | null)[]>();
+  const otherShapes = new Map<number, number[]>();
   trace.steps.forEach((step, i) => {
     const twin = other.steps[i]!;
     const name = (s: typeof step) => (s.kind === "kernel" ? s.kernel : s.fn.name);
@@ -65,13 +65,13 @@ export function markDynamicSizes(trace: Trace, other: Trace, inputs: ReadonlyMap
       if (twinOut.shape.length !== out.shape.length) {
         throw new OnnxExportError(`exportOnnx: ${where(i)} gives rank ${out.shape.length} at the example's sizes but rank ${twinOut.shape.length} with the dynamic axes one larger`);
       }
-      dims.set(out.id, out.shape.map((d, k) => (d === twinOut.shape[k] ? d : null)));
+      otherShapes.set(out.id, twinOut.shape);
     });
   });
   const mark = (v: TracedValue) => {
     const axes = inputs.get(v.id);
-    if (axes !== undefined) v.dims = v.shape.map((d, k) => (axes.has(k) ? null : d));
-    else v.dims = dims.get(v.id) ?? [...v.shape];
+    v.shapeAtOtherSize = axes !== undefined ? v.shape.map((d, k) => (axes.has(k) ? d + 1 : d)) : (otherShapes.get(v.id) ?? [...v.shape]);
+    v.dims = v.shape.map((d, k) => (d === v.shapeAtOtherSize[k] ? d : null));
   };
   for (const step of trace.steps) {
     (step.kind === "kernel" ? step.inputs.map(([, v]) => v) : step.inputs).forEach(mark);

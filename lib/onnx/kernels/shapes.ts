@@ -20,17 +20,20 @@ function followsDynamicAxis(k: KernelContext, name: string): boolean[] {
 
 /**
  * tfjs's target shape, with each size that follows a dynamic axis written as 0 (copy the input's
- * size on that axis, when the axis is the input's dynamic one, unmoved) or -1 (inferred; one at most).
+ * size on that axis, where it is that size in both traces) or -1 (inferred; one at most), else
+ * read from the inputs' dynamic axes (Shape → Gather).
  */
 export const reshape: KernelWriter = (k) => {
   const x = k.info("x");
-  const dynamic = followsDynamicAxis(k, "shape");
-  const target = k.attr<number[]>("shape").map((d, i) => {
-    if (!dynamic[i]) return d;
-    return x.dims[i] === null && k.output.dims[i] === null && x.shape[i] === k.output.shape[i] ? 0 : -1;
+  const here = k.attr<number[]>("shape");
+  const there = k.attrAtOtherSize<number[]>("shape");
+  const target = here.map((d, i) => {
+    if (d === there[i]) return d;
+    const copies = x.dims[i] === null && x.shape[i] === d && x.shapeAtOtherSize[i] === there[i];
+    return copies ? 0 : -1;
   });
   // Several to infer: ONNX infers one; the others must be sizes of the inputs' dynamic axes.
-  if (target.filter((d) => d === -1).length > 1) return k.g.op("Reshape", k.in("x"), k.shape(k.attr("shape"), k.attrAtOtherSize("shape"), "target shape"));
+  if (target.filter((d) => d === -1).length > 1) return k.g.op("Reshape", k.in("x"), k.shape(here, there, "target shape"));
   return k.g.op("Reshape", k.in("x"), k.ints(target));
 };
 
