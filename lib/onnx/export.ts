@@ -1,6 +1,7 @@
 /**
- * exportOnnx: a gradlab model as an ONNX file, the way torch.onnx.export writes a traced module,
- * except that a custom op need not leave the file unreadable. By default (customOps "function")
+ * exportOnnx: a gradlab model as an ONNX file, the way torch.onnx.export writes a traced module:
+ * the forward is traced at the level of tfjs kernels (trace.ts), each written as standard ONNX
+ * (kernel_writers.ts), except that a custom op need not leave the file unreadable. By default (customOps "function")
  * the custom node is defined inside the model, as a model-local function in standard ops, so the
  * ONNX checker passes and ONNX Runtime runs it; PyTorch's g.op("MYLINEAR", …) gives a model that
  * both reject.

@@ -134,7 +134,7 @@ type Writer = (g: SymbolicGraph, ...args: (SymbolicValue | Attribute)[]) => unkn
  * Runs the op's symbolic (default: its bare custom node) or lower, and checks what it returns:
  * one value per output of forward, each made by a node it added.
  */
-export function emit(fn: CustomFunction<Arg[], Outputs>, writer: "symbolic" | "lower", g: GraphBuilder, args: (SymbolicValue | Attribute)[], outputCount: number): SymbolicValue[] {
+function emit(fn: CustomFunction<Arg[], Outputs>, writer: "symbolic" | "lower", g: GraphBuilder, args: (SymbolicValue | Attribute)[], outputCount: number): SymbolicValue[] {
   const { definition } = fn;
   const bare: Writer = (g, ...xs) => {
     const tensors = xs.filter((x): x is SymbolicValue => typeof x === "object" && !Array.isArray(x));
@@ -185,7 +185,7 @@ function checkCustomNodes(fn: CustomFunction<Arg[], Outputs>, nodes: OnnxTypes.I
   }
 }
 
-export function renameValue(nodes: OnnxTypes.INodeProto[], from: string, to: string): void {
+function renameValue(nodes: OnnxTypes.INodeProto[], from: string, to: string): void {
   for (const node of nodes) {
     node.input = (node.input ?? []).map((n) => (n === from ? to : n));
     node.output = (node.output ?? []).map((n) => (n === from ? to : n));

@@ -28,8 +28,9 @@ export function grownExamples(examples: readonly tf.Tensor[], dynamicAxes: reado
 }
 
 /**
- * Marks in `trace` (in place) the dims that differ in `other` and stores each kernel's
- * attributes at the other size; `inputIds` are the graph inputs' tensor ids with their dynamic axes.
+ * Marks in `trace` (in place) each value's shape in `other` and the dims that differ, and stores
+ * each kernel's attributes at the other size; `inputs` maps the graph inputs' tensor ids (in
+ * `trace`) to their dynamic axes.
  */
 export function markDynamicSizes(trace: Trace, other: Trace, inputs: ReadonlyMap<number, ReadonlySet<number>>): void {
   const where = (i: number) => {
