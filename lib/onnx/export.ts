@@ -1,10 +1,10 @@
 /**
  * exportOnnx: a gradlab model as an ONNX file, the way torch.onnx.export writes a traced module:
- * the forward is traced at the level of tfjs kernels (trace.ts), each written as standard ONNX
- * (kernel_writers.ts), except that a custom op need not leave the file unreadable. By default (customOps "function")
- * the custom node is defined inside the model, as a model-local function in standard ops, so the
- * ONNX checker passes and ONNX Runtime runs it; PyTorch's g.op("MYLINEAR", …) gives a model that
- * both reject.
+ * the forward is traced at the level of tfjs kernels (trace.ts) and each kernel written as
+ * standard ONNX (kernel_writers.ts), except that a custom op need not leave the file unreadable.
+ * By default (customOps "function") the custom node is defined inside the model, as a model-local
+ * function in standard ops, so the ONNX checker passes and ONNX Runtime runs it; PyTorch's
+ * g.op("MYLINEAR", …) gives a model that both reject.
  *
  * The model is built completely in memory and encoded before the file is touched, and the file
  * is written atomically, so a failure at any point leaves no partial .onnx and an existing file
