@@ -85,3 +85,36 @@ export class AttributeCalls extends Module {
     return tf.concat([LeakyBy.apply(h, 0.01), LeakyBy.apply(h, 0.9), LeakyBy.apply(h, 0.01), Blend.apply(h, 0.25), Blend.apply(h, 0.75), positive, negative], 1);
   }
 }
+
+/** x·sigmoid(x) and the erf GELU as custom ops: ONNX Runtime's float64 trouble spots (issue 12). */
+export const Silu = defineFunction<[tf.Tensor]>({
+  name: "SILU",
+  forward: (_ctx, x) => tf.mul(x, tf.sigmoid(x)),
+  backward: (_ctx, dy) => dy,
+  lower: (g, x) => g.op("Mul", x, g.op("Sigmoid", x)),
+});
+
+export const ErfGelu = defineFunction<[tf.Tensor]>({
+  name: "ERFGELU",
+  forward: (_ctx, x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.div(x, Math.SQRT2)))),
+  backward: (_ctx, dy) => dy,
+  // 0.5·x·(1 + erf(x/√2)), with its constants made from x's own type (CastLike), so the body is right in float64 too.
+  lower: (g, x) => {
+    const like = (value: number) => g.op("CastLike", g.op("Constant", { value_float_f: value }), x);
+    return g.op("Mul", g.op("Mul", x, like(0.5)), g.op("Add", like(1), g.op("Erf", g.op("Div", x, like(Math.SQRT2)))));
+  },
+});
+
+/** Linear, then SILU and ERFGELU side by side. */
+export class Float64Trouble extends Module {
+  readonly fc: Linear;
+  readonly width = 4;
+  constructor() {
+    super();
+    this.fc = new Linear(3, 4, { generator: new Generator(23) });
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    const h = this.fc.forward(x);
+    return tf.concat([Silu.apply(h), ErfGelu.apply(h)], 1);
+  }
+}
