@@ -9,11 +9,14 @@
  *   for com.microsoft.QuickGelu", issue 12); so Sigmoid is written as 1 / (1 + exp(−x)), the same
  *   function, which the fusion does not match.
  * Applied to the main graph and to every function body (a custom op's `lower` is written in
- * standard ops without a dtype, and in a float64 export it computes in float64 too).
+ * standard ops without a dtype, and in a float64 export it computes in float64 too). For the same
+ * reason a lower's float constants (Constant with value_float or value_floats, as
+ * `g.op("Constant", { value_float_f: 0.5 })` writes them) are widened to float64: written for the
+ * float32 model, they would otherwise meet float64 inputs ("B has inconsistent type tensor(float)").
  */
 import { GraphBuilder, NameTable } from "./graph_builder";
 import { ElementType } from "./kernels/context";
-import type { OnnxTypes } from "./proto";
+import { onnx, type OnnxTypes } from "./proto";
 
 /** Ops ORT 1.x's CPU provider runs in float32 but not float64. */
 export const ORT_FLOAT32_ONLY: ReadonlySet<string> = new Set(["Conv", "Erf", "Elu", "Softplus", "AveragePool", "Selu"]);
@@ -22,6 +25,7 @@ export const ORT_FLOAT32_ONLY: ReadonlySet<string> = new Set(["Conv", "Erf", "El
 export function adaptForFloat64Runtime(nodes: readonly OnnxTypes.INodeProto[], names: NameTable, context: string): OnnxTypes.INodeProto[] {
   return nodes.flatMap((node) => {
     const standard = (node.domain ?? "") === "";
+    if (standard && node.opType === "Constant") return [widenedConstant(node)];
     if (!standard || (node.opType !== "Sigmoid" && !ORT_FLOAT32_ONLY.has(node.opType!))) return [node];
     const g = new GraphBuilder(names, { context, customOpName: null, allowOtherDomains: false });
     const inputs = (node.input ?? []).map((name) => g.value(name));
@@ -47,4 +51,13 @@ export function adaptFunctionForFloat64Runtime(f: OnnxTypes.IFunctionProto): voi
   for (const name of [...(f.input ?? []), ...(f.output ?? [])]) local.reserve(name);
   for (const node of f.node ?? []) for (const name of [node.name ?? "", ...(node.input ?? []), ...(node.output ?? [])]) local.reserve(name);
   f.node = adaptForFloat64Runtime(f.node ?? [], local, `${f.name} (function body, float64)`);
+}
+
+/** A Constant of value_float(s) as the same values in a float64 tensor; any other as it was. */
+function widenedConstant(node: OnnxTypes.INodeProto): OnnxTypes.INodeProto {
+  const [attribute] = node.attribute ?? [];
+  if (attribute === undefined || (attribute.name !== "value_float" && attribute.name !== "value_floats")) return node;
+  const values = attribute.name === "value_float" ? [attribute.f ?? 0] : [...(attribute.floats ?? [])];
+  const dims = attribute.name === "value_float" ? [] : [values.length];
+  return { ...node, attribute: [{ name: "value", type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims, dataType: ElementType.DOUBLE, doubleData: values } }] };
 }

@@ -105,7 +105,7 @@ export const ErfGelu = defineFunction<[tf.Tensor]>({
   },
 });
 
-/** Linear, then SILU and ERFGELU side by side. */
+/** Linear, then SILU, ERFGELU and BLEND (whose lower writes float constants) side by side. */
 export class Float64Trouble extends Module {
   readonly fc: Linear;
   readonly width = 4;
@@ -115,6 +115,6 @@ export class Float64Trouble extends Module {
   }
   forward(x: tf.Tensor): tf.Tensor {
     const h = this.fc.forward(x);
-    return tf.concat([Silu.apply(h), ErfGelu.apply(h)], 1);
+    return tf.concat([Silu.apply(h), ErfGelu.apply(h), Blend.apply(h, 0.25)], 1);
   }
 }
