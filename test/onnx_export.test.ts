@@ -177,6 +177,14 @@ describeEachBackend("exportOnnx", () => {
         return tf.matMul(x, this.w.value);
       }
     }
+    class RawVariable extends Module {
+      // Not a Parameter, so no parameter name: exported at its current value, as a constant.
+      readonly scale = tf.variable(tf.tensor1d([2, 3]), false);
+      readonly inFeatures = 2;
+      forward(x: tf.Tensor): tf.Tensor {
+        return tf.mul(x, this.scale);
+      }
+    }
     class Unchanged extends Module {
       readonly inFeatures = 2;
       forward(x: tf.Tensor): tf.Tensor {
@@ -187,6 +195,7 @@ describeEachBackend("exportOnnx", () => {
       [new ReluAfter(), [["gradlab", "MYLINEAR", "x", "inner.weight", "inner.bias"], ["", "Relu", "MYLINEAR_output"]], ["inner.weight", "inner.bias"]],
       [new ScaleBefore(), [["", "Mul", "x", "constant_0"], ["gradlab", "MYLINEAR", "Mul_output", "inner.weight", "inner.bias"]], ["inner.weight", "inner.bias", "constant_0"]],
       [new NoOps(), [["", "MatMul", "x", "w"]], ["w"]],
+      [new RawVariable(), [["", "Mul", "x", "constant_0"]], ["constant_0"]],
       [new Unchanged(), [["", "Identity", "x"]], []],
     ];
     for (const [model, nodes, initializers] of cases) {
