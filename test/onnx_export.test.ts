@@ -191,12 +191,19 @@ describeEachBackend("exportOnnx", () => {
         return x;
       }
     }
+    class MadeInForward extends Module {
+      readonly inFeatures = 2;
+      forward(): tf.Tensor {
+        return tf.tensor2d([[1, 2]]);
+      }
+    }
     const cases: [Module, string[][], string[]][] = [
       [new ReluAfter(), [["gradlab", "MYLINEAR", "x", "inner.weight", "inner.bias"], ["", "Relu", "MYLINEAR_output"]], ["inner.weight", "inner.bias"]],
       [new ScaleBefore(), [["", "Mul", "x", "constant_0"], ["gradlab", "MYLINEAR", "Mul_output", "inner.weight", "inner.bias"]], ["inner.weight", "inner.bias", "constant_0"]],
       [new NoOps(), [["", "MatMul", "x", "w"]], ["w"]],
       [new RawVariable(), [["", "Mul", "x", "constant_0"]], ["constant_0"]],
       [new Unchanged(), [["", "Identity", "x"]], []],
+      [new MadeInForward(), [["", "Identity", "constant_0"]], ["constant_0"]],
     ];
     for (const [model, nodes, initializers] of cases) {
       const g = decode(await exportOnnx(model)).graph!;

@@ -107,6 +107,11 @@ export function traceForward(model: Module, examples: readonly tf.Tensor[]): Tra
     release();
     throw new OnnxExportError(`exportOnnx: ${model.constructor.name}.forward returned ${typeof output}; gradlab exports a forward that returns one tf.Tensor`);
   }
+  // An output no kernel made (a tensor built in forward and returned as is) is a constant too.
+  if (!produced.has(output.id) && !exampleIds.has(output.id) && !constants.has(output.id)) {
+    constants.set(output.id, output);
+    if (output.id >= firstId && !(output instanceof tf.Variable)) owned.push(tf.keep(output));
+  }
   const steps: TraceStep[] = [];
   flatten(recorded.calls, functionCalls, steps);
   const trace: Trace = { steps, output: traced(output), constants, release };
