@@ -184,6 +184,20 @@ describeEachBackend("exportOnnx traces plain tfjs ops; ONNX Runtime agrees with 
     example.dispose();
   });
 
+  it("what the forward computes and throws away is not written, so a kernel without a writer there does not stop the export", async () => {
+    class Checks extends Module {
+      forward(x: tf.Tensor): tf.Tensor {
+        tf.cumsum(x, 1); // e.g. a value computed for a log line
+        tf.sum(tf.isNaN(x));
+        return tf.relu(x);
+      }
+    }
+    const example = tf.ones([2, 3]);
+    const g = onnx.ModelProto.decode(await exportOnnx(new Checks(), undefined, { example })).graph!;
+    assert.deepEqual([g.node!.map((n) => n.opType), g.initializer!.length], [["Relu"], 0]);
+    example.dispose();
+  });
+
   it("a tensor made in forward whose shape follows the dynamic batch is refused, since ONNX would fix it", async () => {
     class Padded extends Module {
       forward(x: tf.Tensor): tf.Tensor {

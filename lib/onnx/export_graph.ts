@@ -16,7 +16,7 @@ import { KernelContext, type DynamicSize } from "./kernels/context";
 import { CUSTOM_DOMAIN, type OnnxTypes } from "./proto";
 import type { SymbolicGraph, SymbolicValue } from "./symbolic";
 import type { ExportDtype } from "./tensor_data";
-import { isTraced, type FunctionStep, type KernelStep, type Trace } from "./trace";
+import { isTraced, type FunctionStep, type KernelStep, type Trace, type TraceStep } from "./trace";
 
 export interface ExportedGraph {
   nodes: OnnxTypes.INodeProto[];
@@ -64,7 +64,9 @@ export function buildGraph(trace: Trace, sources: GraphSources, settings: GraphS
     return name;
   };
 
+  const live = liveSteps(trace);
   trace.steps.forEach((step, index) => {
+    if (!live.has(step)) return;
     const outputs =
       step.kind === "kernel"
         ? writeKernel(step, names, settings, new Map(step.inputs.map(([name, v]) => [name, valueOf(v.id, () => `input "${name}" of tfjs kernel ${step.kernel} (in ${step.module})`)])))
@@ -81,6 +83,23 @@ export function buildGraph(trace: Trace, sources: GraphSources, settings: GraphS
     nodes.push({ name: names.fresh("Identity"), opType: "Identity", domain: "", input: [output], output: [settings.outputName] });
   }
   return { nodes, functions: bodies.functions(), usedParameterIds, constants };
+}
+
+/**
+ * The steps the output depends on, found backwards from it: what a forward computes and throws
+ * away (a check, a value logged) is not written, as torch.onnx drops dead code, and a kernel
+ * without a writer there does not stop the export.
+ */
+function liveSteps(trace: Trace): Set<TraceStep> {
+  const needed = new Set([trace.output.id]);
+  const live = new Set<TraceStep>();
+  for (let i = trace.steps.length - 1; i >= 0; i--) {
+    const step = trace.steps[i]!;
+    if (!step.outputs.some((v) => needed.has(v.id))) continue;
+    live.add(step);
+    for (const v of step.kind === "kernel" ? step.inputs.map(([, v]) => v) : step.inputs) needed.add(v.id);
+  }
+  return live;
 }
 
 interface Written {
