@@ -9,11 +9,13 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
+import { Linear } from "../lib/nn/linear";
 import { Module } from "../lib/nn/module";
 import { OnnxExportError } from "../lib/onnx/errors";
 import { exportOnnx } from "../lib/onnx/export";
 import { onnx } from "../lib/onnx/proto";
 import { traceForward } from "../lib/onnx/trace";
+import { Generator } from "../lib/random";
 import { describeEachBackend } from "./support/backends";
 import { kernelModelInput, kernelModels, type KernelModel } from "./support/onnx_kernel_models";
 
@@ -196,6 +198,33 @@ describeEachBackend("exportOnnx traces plain tfjs ops; ONNX Runtime agrees with 
     const g = onnx.ModelProto.decode(await exportOnnx(new Checks(), undefined, { example })).graph!;
     assert.deepEqual([g.node!.map((n) => n.opType), g.initializer!.length], [["Relu"], 0]);
     example.dispose();
+  });
+
+  it("a forward that accepts only the example's batch (an imported file that fixes it) still exports with a dynamic batch when no kernel carries a size", { skip: SKIP }, async () => {
+    class BatchOfTwoOnly extends Module {
+      readonly fc = new Linear(4, 3, { generator: new Generator(31) });
+      constructor(readonly flatten: boolean) {
+        super();
+      }
+      forward(x: tf.Tensor): tf.Tensor {
+        if (x.shape[0] !== 2) throw new Error(`batch ${x.shape[0]}, but this model takes 2`);
+        const h = tf.sigmoid(this.fc.forward(x));
+        return this.flatten ? tf.reshape(h, [-1]) : h;
+      }
+    }
+    const example = tf.tensor2d([[0.1, -0.2, 0.3, 0.4], [1, 2, -3, 0.5]]);
+    const model = new BatchOfTwoOnly(false);
+    const bytes = await exportOnnx(model, undefined, { example, dynamicAxes: { x: [0], y: [0] } });
+    // ORT runs it at batch 4: two batches of two, each checked against gradlab's forward.
+    const x = tf.concat([example, tf.reverse(example, 0)]);
+    const theirs = await runOrt(bytes, x, "float32");
+    const ours = [...(await model.forward(example).data()), ...(await model.forward(tf.reverse(example, 0)).data())];
+    assert.ok(normwise(theirs, ours) <= ORT_NORMWISE_RTOL, `norm-wise difference ${normwise(theirs, ours)}`);
+    await assert.rejects(
+      exportOnnx(new BatchOfTwoOnly(true), undefined, { example, dynamicAxes: { x: [0] } }),
+      /tfjs kernel Reshape, called in the model's own forward \(BatchOfTwoOnly\): its shape may follow the dynamic axes, but gradlab cannot tell: the forward refused inputs with those axes one larger \(\[3, 4\]: batch 3, but this model takes 2\)/,
+    );
+    tf.dispose([example, x]);
   });
 
   it("a tensor made in forward whose shape follows the dynamic batch is refused, since ONNX would fix it", async () => {

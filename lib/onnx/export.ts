@@ -23,7 +23,8 @@ import { CUSTOM_DOMAIN, CUSTOM_DOMAIN_VERSION, IR_VERSION, onnx, PRODUCER_NAME, 
 import { tensorProto } from "./tensor_data";
 import { traceForward, type Trace } from "./trace";
 import { checkTrainingMode, withTrainingMode } from "./training_mode";
-import { grownExamples, markDynamicSizes } from "./trace_sizes";
+import { grownExamples, markDynamicSizes, markInputAxes } from "./trace_sizes";
+import { formatShape } from "../shape";
 
 /**
  * Encodes `model` as ONNX and returns the bytes; with a path, also writes them there (atomically).
@@ -79,13 +80,25 @@ export async function buildModelProto(model: Module, options: ExportOptions = {}
 function build(model: Module, examples: tf.Tensor[], trace: Trace, options: ExportOptions) {
   const resolved = resolveExportOptions(options, examples.map((t) => t.rank), trace.output.shape.length);
   const inputAxes = resolved.inputNames.map((name) => new Set(resolved.dynamicAxes.get(name)?.keys() ?? []));
+  // Why the sizes that follow the dynamic axes are unknown, when they are (see below).
+  let sizesUnknown: string | null = null;
   if (inputAxes.some((axes) => axes.size > 0)) {
     // Traced again with the dynamic axes one larger, to see which sizes follow them (trace_sizes.ts).
     const grown = grownExamples(examples, inputAxes);
+    const inputs = new Map(examples.map((t, i) => [t.id, inputAxes[i]!]));
     try {
-      const other = traceForward(model, grown);
-      other.release();
-      markDynamicSizes(trace, other, new Map(examples.map((t, i) => [t.id, inputAxes[i]!])));
+      let other: Trace | null = null;
+      try {
+        other = traceForward(model, grown);
+      } catch (error) {
+        // A forward that accepts only the example's sizes (an imported file that fixes its batch)
+        // can still be exported with dynamic axes when no kernel carries a size: those that do
+        // then fail, saying why (KernelContext.attrAtOtherSize).
+        sizesUnknown = `${grown.map((t) => formatShape(t.shape)).join(", ")}: ${error instanceof Error ? error.message : String(error)}`;
+      }
+      other?.release();
+      if (other !== null) markDynamicSizes(trace, other, inputs);
+      else markInputAxes(trace, inputs);
     } finally {
       tf.dispose(grown);
     }
@@ -104,7 +117,7 @@ function build(model: Module, examples: tf.Tensor[], trace: Trace, options: Expo
   }
   const inputs = new Map(examples.map((t, i) => [t.id, resolved.inputNames[i]!] as const));
   const dynamicSizes = examples.flatMap((t, i) => [...inputAxes[i]!].map((axis) => ({ input: resolved.inputNames[i]!, axis, size: t.shape[axis]! })));
-  const settings = { outputName: resolved.outputName, mode: resolved.customOps, opset: resolved.opset, dtype: resolved.dtype, dynamicSizes };
+  const settings = { outputName: resolved.outputName, mode: resolved.customOps, opset: resolved.opset, dtype: resolved.dtype, dynamicSizes, sizesUnknown };
   const graph = buildGraph(trace, { inputs, parameters }, settings, names);
   if (resolved.dtype === "float64") {
     graph.nodes = adaptForFloat64Runtime(graph.nodes, names, "exportOnnx (float64)");

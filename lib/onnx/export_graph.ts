@@ -41,6 +41,8 @@ export interface GraphSettings {
   dtype: ExportDtype;
   /** The inputs' dynamic axes, where kernels read sizes that follow them. */
   dynamicSizes: DynamicSize[];
+  /** Why no second trace could tell which sizes follow the dynamic axes, or null. */
+  sizesUnknown: string | null;
 }
 
 export function buildGraph(trace: Trace, sources: GraphSources, settings: GraphSettings, names: NameTable): ExportedGraph {
@@ -116,7 +118,7 @@ function writeKernel(step: KernelStep, names: NameTable, settings: GraphSettings
     );
   }
   const g = new GraphBuilder(names, { context: `exportOnnx: tfjs kernel ${step.kernel} (in ${step.module})`, customOpName: null, allowOtherDomains: false });
-  const k = new KernelContext(step, g, inputs, settings.opset, settings.dtype, settings.dynamicSizes);
+  const k = new KernelContext(step, g, inputs, settings);
   const written = writer(k);
   const outputs = (Array.isArray(written) ? written : [written]).map((v) => (g.nodes.some((n) => n.output?.includes(v.name)) ? v : g.op("Identity", v)));
   if (outputs.length !== step.outputs.length) k.fail(`its writer gave ${outputs.length} outputs for the kernel's ${step.outputs.length}`);

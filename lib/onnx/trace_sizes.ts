@@ -80,3 +80,17 @@ export function markDynamicSizes(trace: Trace, other: Trace, inputs: ReadonlyMap
   }
   mark(trace.output);
 }
+
+/**
+ * Without a second trace (the forward refused the larger sizes): only the graph inputs' dynamic
+ * axes are known, and every kernel attribute is marked as unknown at the other size.
+ */
+export function markInputAxes(trace: Trace, inputs: ReadonlyMap<number, ReadonlySet<number>>): void {
+  const mark = (v: TracedValue) => {
+    const axes = inputs.get(v.id);
+    if (axes === undefined) return;
+    v.shapeAtOtherSize = v.shape.map((d, k) => (axes.has(k) ? d + 1 : d));
+    v.dims = v.shape.map((d, k) => (axes.has(k) ? null : d));
+  };
+  for (const step of trace.steps) (step.kind === "kernel" ? step.inputs.map(([, v]) => v) : step.inputs).forEach(mark);
+}

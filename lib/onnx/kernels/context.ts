@@ -25,14 +25,22 @@ export interface DynamicSize {
 }
 
 export class KernelContext {
+  readonly opset: number;
+  readonly dtype: ExportDtype;
+  private readonly dynamicSizes: readonly DynamicSize[];
+  private readonly sizesUnknown: string | null;
+
   constructor(
     readonly step: KernelStep,
     readonly g: GraphBuilder,
     private readonly inputNames: ReadonlyMap<string, string>,
-    readonly opset: number,
-    readonly dtype: ExportDtype,
-    private readonly dynamicSizes: readonly DynamicSize[] = [],
-  ) {}
+    settings: { opset: number; dtype: ExportDtype; dynamicSizes?: readonly DynamicSize[]; sizesUnknown?: string | null },
+  ) {
+    this.opset = settings.opset;
+    this.dtype = settings.dtype;
+    this.dynamicSizes = settings.dynamicSizes ?? [];
+    this.sizesUnknown = settings.sizesUnknown ?? null;
+  }
 
   get kernel(): string {
     return this.step.kernel;
@@ -67,6 +75,12 @@ export class KernelContext {
 
   /** The attribute at the other size (dynamic axes one larger), or the same one without dynamic axes. */
   attrAtOtherSize<T = unknown>(name: string): T {
+    if (this.sizesUnknown !== null) {
+      this.fail(
+        `its ${name} may follow the dynamic axes, but gradlab cannot tell: the forward refused inputs with those axes one larger (${this.sizesUnknown}); ` +
+          "export without dynamicAxes, or make the forward accept other sizes",
+      );
+    }
     return (this.step.attrsAtOtherSize ?? this.step.attrs)[name] as T;
   }
 

@@ -118,7 +118,9 @@ export const splitV: KernelWriter = (k) => {
   const equal = typeof k.attr("numOrSizeSplits") === "number";
   // Equal parts need no sizes (ONNX splits evenly by the output count), which keeps a dynamic axis dynamic.
   if (equal) return k.g.multiOp("Split", parts, k.in("x"), { axis_i: axis! });
-  if (x.dims[axis!] === null) k.fail(`it splits the dynamic axis ${axis} into fixed sizes [${sizes.join(", ")}]; split it into equal parts (a count) instead`);
+  if (x.dims[axis!] === null || followsDynamicAxis(k, "numOrSizeSplits").some(Boolean)) {
+    k.fail(`it splits the dynamic axis ${axis} into fixed sizes [${sizes.join(", ")}]; split it into equal parts (a count) instead`);
+  }
   return k.opset >= 13 ? k.g.multiOp("Split", parts, k.in("x"), k.ints(sizes), { axis_i: axis! }) : k.g.multiOp("Split", parts, k.in("x"), { axis_i: axis!, split_i: sizes });
 };
 
