@@ -42,6 +42,7 @@ export { FLOAT32_TOLERANCES, type Tolerances } from "./gradcheck/tolerance";
 
 export { exportOnnx } from "./onnx/export";
 export type { ExportOptions, CustomOpsMode, DynamicAxes } from "./onnx/export_options";
+export type { ExportTrainingMode } from "./onnx/training_mode";
 export { importOnnx } from "./onnx/import";
 export { OnnxModel } from "./onnx/onnx_model";
 export { OnnxExportError, OnnxImportError } from "./onnx/errors";
