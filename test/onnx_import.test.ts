@@ -411,8 +411,7 @@ describeEachBackend("importOnnx: several outputs, run by name, a user's ops, fun
     model.dispose();
   });
 
-  // todo until the export side hands symbolic its non-tensor arguments: today it writes {scale=0}.
-  it("gradlab reads back its own export of a user's op (opaque custom node with an attribute) when given the op", { todo: "exportOnnx passes non-tensor arguments to symbolic (issue 12, export side)" }, async () => {
+  it("gradlab reads back its own export of a user's op (opaque custom node with an attribute) when given the op", async () => {
     const Scaled = defineFunction<[tf.Tensor, number]>({
       ...ScaledTanh.definition,
       symbolic: (g, x, scale) => g.op("SCALEDTANH", x, { scale_f: scale }),
