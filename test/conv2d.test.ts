@@ -4,7 +4,6 @@
  * ONNX Runtime, bad arguments, and memory.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { gradcheck } from "../lib/gradcheck/gradcheck";
@@ -12,32 +11,12 @@ import { formatGradcheckReport } from "../lib/gradcheck/report";
 import { conv2d, conv2dPads, Conv2dF, type Conv2dOptions } from "../lib/ops/conv2d";
 import type { Pair } from "../lib/ops/window";
 import { Generator } from "../lib/random";
-import { assertClose, flatten, type Nested } from "./support/assert_close";
+import { assertClose, flatten } from "./support/assert_close";
 import { describeEachBackend } from "./support/backends";
 import { ORT_SKIP, runLowered } from "./support/onnx_lower";
-import { FLOAT32_OP_RTOL } from "./support/tolerances";
+import { closeTo, REFERENCE, type ConvCase } from "./support/conv_pool_reference";
 
-interface ConvCase {
-  inputShape: number[];
-  weightShape: number[];
-  bias: boolean;
-  options: Conv2dOptions;
-  input: Nested;
-  weight: Nested;
-  biasValue: Nested | null;
-  dy: Nested;
-  output: Nested;
-  outputShape: number[];
-  grads: Nested[];
-}
-const REFERENCE = JSON.parse(readFileSync(new URL("./fixtures/conv_pool_reference.json", import.meta.url), "utf8")) as { conv2d: ConvCase[] };
-
-/** float32 sums against float64: relative to the largest entry of the tensor (the terms' scale). */
-export function closeTo(actual: ArrayLike<number>, expected: Nested, what: string): void {
-  const e = flatten(expected);
-  const scale = Math.max(1e-30, ...e.map(Math.abs));
-  assertClose(actual, e, { rtol: FLOAT32_OP_RTOL, atol: 4 * FLOAT32_OP_RTOL * scale }, what);
-}
+const CASES = REFERENCE.conv2d as ConvCase<Conv2dOptions>[];
 
 /** The gradcheck configurations: shapes × stride, padding, dilation, groups, with and without bias. */
 const GRADCHECK: [string, number[], number[], boolean, Conv2dOptions][] = [
@@ -60,7 +39,7 @@ function random(g: Generator, shape: number[], scale: number): tf.Tensor {
 }
 
 describeEachBackend("conv2d", () => {
-  for (const c of REFERENCE.conv2d) {
+  for (const c of CASES) {
     it(`matches torch: input ${JSON.stringify(c.inputShape)}, weight ${JSON.stringify(c.weightShape)}${c.bias ? "" : ", no bias"}, ${JSON.stringify(c.options)}`, () => {
       const x = tf.tensor(flatten(c.input), c.inputShape);
       const w = tf.tensor(flatten(c.weight), c.weightShape);
@@ -95,7 +74,7 @@ describeEachBackend("conv2d", () => {
   }
 
   it("ONNX: lower's Conv in ONNX Runtime gives gradlab's output for every reference case", { skip: ORT_SKIP }, async () => {
-    for (const c of REFERENCE.conv2d) {
+    for (const c of CASES) {
       const x = tf.tensor4d(flatten(c.input), c.inputShape as [number, number, number, number]);
       const w = tf.tensor4d(flatten(c.weight), c.weightShape as [number, number, number, number]);
       const b = c.bias ? (tf.tensor(flatten(c.biasValue!)) as tf.Tensor1D) : false;

@@ -4,3 +4,5 @@
  * One export line per op.
  */
 export { conv2d } from "../ops/conv2d";
+export { maxPool2d } from "../ops/max_pool2d";
+export { avgPool2d } from "../ops/avg_pool2d";

@@ -1,0 +1,138 @@
+/**
+ * max_pool2d as torch.nn.functional.max_pool2d on [N, C, H, W]: kernel_size, stride (default the
+ * kernel), padding (implicit −∞, at most half the kernel), dilation, ceil_mode. The gradient goes
+ * to each window's maximum, and where a window holds equal maxima, to the first in row-major
+ * order, as PyTorch's CPU kernel does.
+ *
+ * Two ways to compute it, chosen per call:
+ * - tfjs's MaxPool kernel on NHWC (transposes in and out) with its MaxPoolGrad, where that
+ *   gradient routes ties as PyTorch does: tfjs-backend-cpu's takes the first maximum;
+ *   tfjs-backend-wasm's takes the last (measured: a 4×4 of ties, 3×3 windows), so wasm, and any
+ *   backend not known to agree, does not use it. Also not for dilation (no tfjs pooling kernel
+ *   takes it) or where ceil_mode's windows would not come out of tfjs's padding exactly.
+ * - By windows (pool_windows.ts): a running maximum over the kernel offsets, keeping the first
+ *   offset that attains it (strictly greater replaces), saved as an int32 index for backward.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { defineFunction } from "../function";
+import { gatherBack, offsets, padToCanvas, windowSlice, type Geometry } from "./pool_windows";
+import { booleanOf, checkInput4d, explicitPadding, outputLength, pairOf, show, toNCHW, toNHWC, type Pads, type Pair } from "./window";
+
+const OP = "max_pool2d";
+
+/** Backends whose MaxPoolGrad routes a tie to the first maximum, as PyTorch does. */
+const FIRST_MAX_GRAD_BACKENDS = new Set(["cpu"]);
+
+export const MaxPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, Pair, boolean]>({
+  name: OP,
+  inputNames: ["input", "kernel_size", "stride", "padding", "dilation", "ceil_mode"],
+  forward(ctx, x, kernel, stride, pads, dilation, ceilMode) {
+    const g = poolGeometry(OP, x, kernel, stride, pads, dilation, ceilMode);
+    const native = nativePads(g);
+    if (native !== null && FIRST_MAX_GRAD_BACKENDS.has(tf.getBackend())) {
+      const xh = toNHWC(x);
+      const yh = tf.maxPool(xh, kernel, stride, explicitPadding(native));
+      ctx.saveForBackward(xh, yh);
+      ctx.attributes.set("native", native);
+      return toNCHW(yh);
+    }
+    const padded = padToCanvas(x, g, -Infinity);
+    let best: tf.Tensor4D | null = null;
+    let index: tf.Tensor4D | null = null;
+    for (const [kh, kw, k] of offsets(g)) {
+      const entry = windowSlice(padded, g, kh, kw);
+      if (best === null) {
+        best = entry;
+        index = tf.zeros(entry.shape, "int32");
+        continue;
+      }
+      const better: tf.Tensor = tf.greater(entry, best);
+      best = tf.where(better, entry, best) as tf.Tensor4D;
+      index = tf.where(better, tf.fill(entry.shape, k, "int32"), index!) as tf.Tensor4D;
+    }
+    ctx.saveForBackward(index!);
+    ctx.attributes.set("geometry", g);
+    return best!;
+  },
+  backward(ctx, dy) {
+    const native = ctx.attributes.get("native") as Pads | undefined;
+    if (native !== undefined) {
+      const [xh, yh] = ctx.saved as [tf.Tensor4D, tf.Tensor4D];
+      const [kernel, stride] = ctx.attrs.slice(1) as [Pair, Pair];
+      const attrs = { filterSize: kernel, strides: stride, pad: explicitPadding(native) } as unknown as tf.NamedAttrMap;
+      return toNCHW(tf.engine().runKernel("MaxPoolGrad", { dy: toNHWC(dy as tf.Tensor4D), input: xh, output: yh }, attrs) as tf.Tensor4D);
+    }
+    const [index] = ctx.saved as [tf.Tensor4D];
+    const g = ctx.attributes.get("geometry") as Geometry;
+    const zeros = tf.zerosLike(dy);
+    return gatherBack(g, (_kh, _kw, k) => tf.where(tf.equal(index, k), dy, zeros) as tf.Tensor4D);
+  },
+  symbolic(g, x, kernel, stride, pads, dilation, ceilMode) {
+    return this.lower!(g, x, kernel, stride, pads, dilation, ceilMode);
+  },
+  lower(g, x, kernel, stride, pads, dilation, ceilMode) {
+    return g.op("MaxPool", x!, { kernel_shape_i: [...kernel], strides_i: [...stride], pads_i: [...pads], dilations_i: [...dilation], ceil_mode_i: ceilMode ? 1 : 0 });
+  },
+});
+
+export interface MaxPool2dOptions {
+  /** Default: kernelSize. */
+  stride?: number | Pair | null;
+  padding?: number | Pair;
+  dilation?: number | Pair;
+  ceilMode?: boolean;
+}
+
+/** torch.nn.functional.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode). */
+export function maxPool2d(input: tf.Tensor, kernelSize: number | Pair, options: MaxPool2dOptions = {}): tf.Tensor4D {
+  const x = checkInput4d(OP, "input", input);
+  const kernel = pairOf(OP, "kernel_size", kernelSize, 1);
+  const stride = options.stride === undefined || options.stride === null ? kernel : pairOf(OP, "stride", options.stride, 1);
+  const [ph, pw] = pairOf(OP, "padding", options.padding ?? 0, 0);
+  const dilation = pairOf(OP, "dilation", options.dilation ?? 1, 1);
+  const ceilMode = booleanOf(OP, "ceil_mode", options.ceilMode ?? false);
+  const pads: Pads = [ph, pw, ph, pw];
+  poolGeometry(OP, x, kernel, stride, pads, dilation, ceilMode);
+  return MaxPool2dF.apply(x, kernel, stride, pads, dilation, ceilMode) as tf.Tensor4D;
+}
+
+/**
+ * The checks PyTorch makes (padding at most half the kernel, an output of at least 1×1) and the
+ * output size, shared by max_pool2d and avg_pool2d.
+ */
+export function poolGeometry(op: string, x: tf.Tensor4D, kernel: Pair, stride: Pair, pads: Pads, dilation: Pair, ceilMode: boolean): Geometry {
+  checkInput4d(op, "input", x);
+  pairOf(op, "kernel_size", kernel, 1);
+  pairOf(op, "stride", stride, 1);
+  pairOf(op, "dilation", dilation, 1);
+  booleanOf(op, "ceil_mode", ceilMode);
+  if (!Array.isArray(pads) || pads.length !== 4 || !pads.every((p) => Number.isInteger(p) && p >= 0)) {
+    throw new RangeError(`${op}: padding must be 4 integers ≥ 0 [top, left, bottom, right], got ${show(pads)}`);
+  }
+  if (pads[0] > kernel[0] / 2 || pads[1] > kernel[1] / 2 || pads[2] > kernel[0] / 2 || pads[3] > kernel[1] / 2) {
+    throw new RangeError(`${op}: padding ${show(pads[0] === pads[2] && pads[1] === pads[3] ? [pads[0], pads[1]] : pads)} is more than half of kernel_size ${show(kernel)}; expected padding ≤ kernel_size / 2 (as PyTorch)`);
+  }
+  const [, , h, w] = x.shape;
+  const out = [0, 1].map((i) => outputLength(x.shape[2 + i]!, pads[i]!, pads[i + 2]!, kernel[i]!, stride[i]!, dilation[i]!, ceilMode)) as Pair;
+  if (out[0] < 1 || out[1] < 1) {
+    throw new RangeError(
+      `${op}: input ${h}×${w} with kernel_size ${show(kernel)}, dilation ${show(dilation)} and padding ${show([pads[0], pads[1]])} gives an output of ${out[0]}×${out[1]}; expected at least 1×1 (the window must fit in the padded input)`,
+    );
+  }
+  return { input: x.shape, kernel, stride, dilation, pads, out };
+}
+
+/**
+ * The explicit padding under which tfjs's pooling kernels give exactly this geometry's windows
+ * (ceil_mode's extra windows as extra end padding, which a max ignores), or null where they cannot:
+ * dilation, or an output tfjs would size differently.
+ */
+function nativePads(g: Geometry): Pads | null {
+  if (g.dilation[0] !== 1 || g.dilation[1] !== 1) return null;
+  const ends = [0, 1].map((i) => Math.max(g.pads[2 + i]!, (g.out[i]! - 1) * g.stride[i]! + g.kernel[i]! - g.input[2 + i]! - g.pads[i]!));
+  for (const i of [0, 1]) {
+    const tfjsOut = Math.trunc((g.input[2 + i]! + g.pads[i]! + ends[i]! - g.kernel[i]!) / g.stride[i]! + 1);
+    if (tfjsOut !== g.out[i]) return null;
+  }
+  return [g.pads[0], g.pads[1], ends[0]!, ends[1]!];
+}
