@@ -6,3 +6,4 @@
 export { conv2d } from "../ops/conv2d";
 export { maxPool2d } from "../ops/max_pool2d";
 export { avgPool2d } from "../ops/avg_pool2d";
+export { flatten } from "../ops/flatten";
