@@ -83,3 +83,15 @@ export function explicitPadding(pads: Pads): tf.backend_util.ExplicitPadding {
     [0, 0],
   ];
 }
+
+/** An options object with only the keys a layer or op knows: a misspelt key is an error, not a silent default. */
+export function checkOptionKeys(op: string, options: unknown, known: readonly string[]): void {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(`${op}: options must be an object, got ${show(options)}`);
+  }
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length > 0) throw new TypeError(`${op}: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}; expected any of ${known.join(", ")}`);
+}
+
+/** PyTorch's repr of a pair: (3, 3). */
+export const tuple = (p: readonly number[]): string => `(${p.join(", ")})`;
