@@ -108,6 +108,25 @@ for (const kind of ["max", "avg"] as const) {
       });
     }
 
+    it("ties and zeros: the gradient goes to the first of equal maxima, and a lone 0 in a window keeps its gradient", () => {
+      // All equal: every window's gradient goes to its first element (torch), not its last (tfjs-backend-wasm's MaxPoolGrad).
+      const ties = tf.ones([1, 1, 4, 4]);
+      const [dt] = tf.grads((a: tf.Tensor) => tf.sum(pool(kind, a, 3, { stride: 1, padding: 1 })))([ties]);
+      const firstOfWindow = kind === "max" ? [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : null;
+      if (firstOfWindow) {
+        // Window (i, j) spans rows i−1…i+1, cols j−1…j+1, clipped: its first element is (max(i−1, 0), max(j−1, 0)).
+        const expected = new Array(16).fill(0);
+        for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) expected[Math.max(i - 1, 0) * 4 + Math.max(j - 1, 0)] += 1;
+        assert.deepEqual(Array.from(dt!.dataSync()), expected);
+      }
+      // 1×1 windows at stride 2 with a 0 in the input's last position (tfjs-backend-wasm's MaxPoolGrad drops it).
+      const x = tf.tensor4d(Array.from({ length: 25 }, (_, i) => (24 - i) * 7 % 25), [1, 1, 5, 5]);
+      const [dx] = tf.grads((a: tf.Tensor) => tf.sum(pool(kind, a, 1, { stride: 2 })))([x]);
+      const picked = Array.from({ length: 25 }, (_, i) => (Math.floor(i / 5) % 2 === 0 && (i % 5) % 2 === 0 ? 1 : 0));
+      assert.deepEqual(Array.from(dx!.dataSync()), picked);
+      tf.dispose([ties, dt!, x, dx!]);
+    });
+
     it(`ONNX: lower's ${kind === "max" ? "MaxPool" : "AveragePool"} in ONNX Runtime gives gradlab's output for every reference case`, { skip: ORT_SKIP }, async () => {
       for (const c of cases) {
         const x = tf.tensor(flatten(c.input), c.inputShape);

@@ -4,17 +4,19 @@
  * padding counts in the divisor, the overhang of ceil_mode's last window does not), and
  * divisor_override.
  *
- * Without padding or ceil_mode overhang, every window divides by kernel_size, which is what
- * tfjs's AvgPool (NHWC, transposed in and out) and its AvgPoolGrad compute, so those run.
- * Otherwise the divisors differ from tfjs's (it never counts padding), and the op sums the
- * windows itself (pool_windows.ts) and multiplies by PyTorch's divisors, computed on the host
- * once per call from the geometry alone.
+ * tfjs's AvgPool (NHWC; transposed in and out) computes the windows, with ceil_mode's extra
+ * windows as extra end padding, but divides by a different number: its forward by the count of
+ * input elements in the window (never the padding), its AvgPoolGrad by the whole kernel (so tfjs's
+ * own gradient of a padded average is not the gradient of its forward). Both are corrected to
+ * PyTorch's divisor by a per-position factor computed on the host from the geometry alone:
+ * forward × (in-input count / torch's divisor), dy × (kernel size / torch's divisor) before
+ * AvgPoolGrad. The fixtures' padded and ceil_mode cases pin both tfjs behaviours on cpu and wasm.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
-import { poolGeometry } from "./max_pool2d";
-import { gatherBack, offsets, padToCanvas, windowSlice, type Geometry } from "./pool_windows";
-import { booleanOf, checkInput4d, pairOf, show, toNCHW, toNHWC, type Pads, type Pair } from "./window";
+import { poolGeometry, tfjsPads } from "./max_pool2d";
+import type { Geometry } from "./pool_windows";
+import { booleanOf, checkInput4d, explicitPadding, pairOf, show, toNCHW, toNHWC, type Pads, type Pair } from "./window";
 
 const OP = "avg_pool2d";
 const NO_DILATION: Pair = [1, 1];
@@ -25,34 +27,21 @@ export const AvgPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, boolean
   inputNames: ["input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"],
   forward(ctx, x, kernel, stride, pads, ceilMode, countIncludePad, divisorOverride) {
     const g = poolGeometry(OP, x, kernel, stride, pads, NO_DILATION, ceilMode);
-    if (usesNative(g, divisorOverride)) {
-      // AvgPoolGrad reads only the input's shape, so the NHWC copy forward makes anyway is what it gets.
-      const xh = toNHWC(x);
-      ctx.saveForBackward(xh);
-      return toNCHW(tf.avgPool(xh, kernel, stride, "valid"));
-    }
-    const divisor = reciprocalDivisors(g, countIncludePad, divisorOverride);
-    ctx.saveForBackward(divisor);
-    ctx.attributes.set("geometry", g);
-    const padded = padToCanvas(x, g, 0);
-    let sum: tf.Tensor4D | null = null;
-    for (const [kh, kw] of offsets(g)) {
-      const entry = windowSlice(padded, g, kh, kw);
-      sum = sum === null ? entry : (tf.add(sum, entry) as tf.Tensor4D);
-    }
-    return tf.mul(sum!, divisor);
+    const padding = explicitPadding(tfjsPads(g));
+    // AvgPoolGrad reads only the input's shape, so the NHWC copy forward makes anyway is what it gets.
+    const xh = toNHWC(x);
+    const y = tf.avgPool(xh, kernel, stride, padding);
+    const factors = correction(g, countIncludePad, divisorOverride);
+    ctx.saveForBackward(xh, ...(factors ? [factors.backward] : []));
+    ctx.attributes.set("padding", padding);
+    return toNCHW(factors ? (tf.mul(y, factors.forward) as tf.Tensor4D) : y);
   },
   backward(ctx, dy) {
-    const g = ctx.attributes.get("geometry") as Geometry | undefined;
-    if (g === undefined) {
-      const [xh] = ctx.saved as [tf.Tensor4D];
-      const [kernel, stride] = ctx.attrs.slice(1) as [Pair, Pair];
-      const attrs = { filterSize: kernel, strides: stride, pad: "valid" } as unknown as tf.NamedAttrMap;
-      return toNCHW(tf.engine().runKernel("AvgPoolGrad", { dy: toNHWC(dy as tf.Tensor4D), input: xh }, attrs) as tf.Tensor4D);
-    }
-    const [divisor] = ctx.saved as [tf.Tensor4D];
-    const share = tf.mul(dy, divisor) as tf.Tensor4D;
-    return gatherBack(g, () => share);
+    const [xh, scale] = ctx.saved as [tf.Tensor4D, tf.Tensor | undefined];
+    const [kernel, stride] = ctx.attrs.slice(1) as [Pair, Pair];
+    const dyh = toNHWC(dy as tf.Tensor4D);
+    const attrs = { filterSize: kernel, strides: stride, pad: ctx.attributes.get("padding") } as unknown as tf.NamedAttrMap;
+    return toNCHW(tf.engine().runKernel("AvgPoolGrad", { dy: scale ? tf.mul(dyh, scale) : dyh, input: xh }, attrs) as tf.Tensor4D);
   },
   symbolic(g, x, kernel, stride, pads, ceilMode, countIncludePad, divisorOverride) {
     return this.lower!(g, x, kernel, stride, pads, ceilMode, countIncludePad, divisorOverride);
@@ -89,29 +78,35 @@ export function avgPool2d(input: tf.Tensor, kernelSize: number | Pair, options: 
   return AvgPool2dF.apply(x, kernel, stride, pads, ceilMode, countIncludePad, override) as tf.Tensor4D;
 }
 
-/** No padding and no ceil_mode overhang: every window is whole, and tfjs's AvgPool divides as PyTorch does. */
-function usesNative(g: Geometry, divisorOverride: number): boolean {
-  if (divisorOverride !== 0 || g.pads.some((p) => p !== 0)) return false;
-  return [0, 1].every((i) => (g.out[i]! - 1) * g.stride[i]! + g.kernel[i]! <= g.input[2 + i]!);
-}
-
-/** 1 / PyTorch's divisor per output position, [1, 1, OH, OW] (avg_pool2d's CPU kernel, line for line). */
-function reciprocalDivisors(g: Geometry, countIncludePad: boolean, divisorOverride: number): tf.Tensor4D {
+/**
+ * Per output position [1, OH, OW, 1]: forward, tfjs's divisor (elements of the window inside the
+ * input) over PyTorch's; backward, AvgPoolGrad's (the whole kernel) over PyTorch's. Null where
+ * every window is whole and undivided by override, so all three divisors are the kernel's size.
+ */
+function correction(g: Geometry, countIncludePad: boolean, divisorOverride: number): { forward: tf.Tensor; backward: tf.Tensor } | null {
   const [oh, ow] = g.out;
-  const values = new Float32Array(oh * ow);
+  const forward = new Float32Array(oh * ow);
+  const backward = new Float32Array(oh * ow);
+  const kernelSize = g.kernel[0] * g.kernel[1];
+  let trivial = true;
   const span = (o: number, i: 0 | 1) => {
     const size = g.input[2 + i]!;
     const start = o * g.stride[i] - g.pads[i];
     const end = Math.min(start + g.kernel[i], size + g.pads[i + 2]!);
-    return { size: end - start, clipped: Math.min(end, size) - Math.max(start, 0) };
+    return { padded: end - start, inside: Math.min(end, size) - Math.max(start, 0) };
   };
   for (let r = 0; r < oh; r++) {
     const rows = span(r, 0);
     for (let c = 0; c < ow; c++) {
       const cols = span(c, 1);
-      const divisor = divisorOverride !== 0 ? divisorOverride : countIncludePad ? rows.size * cols.size : rows.clipped * cols.clipped;
-      values[r * ow + c] = 1 / divisor;
+      const inside = rows.inside * cols.inside;
+      // avg_pool2d's CPU kernel: divisor_override, else the window clipped to the padded input, or to the input.
+      const divisor = divisorOverride !== 0 ? divisorOverride : countIncludePad ? rows.padded * cols.padded : inside;
+      forward[r * ow + c] = inside / divisor;
+      backward[r * ow + c] = kernelSize / divisor;
+      if (inside !== kernelSize || divisor !== kernelSize) trivial = false;
     }
   }
-  return tf.tensor4d(values, [1, 1, oh, ow]);
+  if (trivial) return null;
+  return { forward: tf.tensor4d(forward, [1, oh, ow, 1]), backward: tf.tensor4d(backward, [1, oh, ow, 1]) };
 }

@@ -4,14 +4,16 @@
  * to each window's maximum, and where a window holds equal maxima, to the first in row-major
  * order, as PyTorch's CPU kernel does.
  *
- * Two ways to compute it, chosen per call:
- * - tfjs's MaxPool kernel on NHWC (transposes in and out) with its MaxPoolGrad, where that
- *   gradient routes ties as PyTorch does: tfjs-backend-cpu's takes the first maximum;
- *   tfjs-backend-wasm's takes the last (measured: a 4×4 of ties, 3×3 windows), so wasm, and any
- *   backend not known to agree, does not use it. Also not for dilation (no tfjs pooling kernel
- *   takes it) or where ceil_mode's windows would not come out of tfjs's padding exactly.
- * - By windows (pool_windows.ts): a running maximum over the kernel offsets, keeping the first
- *   offset that attains it (strictly greater replaces), saved as an int32 index for backward.
+ * On tfjs-backend-cpu, without dilation, tfjs's MaxPool runs forward (NHWC, transposed in and
+ * out; ceil_mode's extra windows as extra end padding, which a max ignores) and its MaxPoolGrad
+ * backward, which takes the first of equal maxima, as PyTorch. tfjs-backend-wasm's MaxPoolGrad
+ * is not used: it takes the last of equal maxima (a 4×4 of ties, 3×3 windows, padding 1: 9 of 16
+ * gradients land elsewhere than PyTorch's), and it drops the gradient of a window whose only
+ * element is a 0 at the input's last position (1×1 windows, stride 2; measured on tfjs 4.22).
+ * There, with dilation (no tfjs pooling kernel takes it), and on any backend not known to agree,
+ * the op pools by windows (pool_windows.ts): a running maximum over the kernel offsets that keeps
+ * the first offset attaining it, saved as an int32 index for backward; slower than the kernels
+ * (strided slices and pads per kernel offset), but PyTorch's gradient everywhere.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
@@ -20,20 +22,21 @@ import { booleanOf, checkInput4d, explicitPadding, outputLength, pairOf, show, t
 
 const OP = "max_pool2d";
 
-/** Backends whose MaxPoolGrad routes a tie to the first maximum, as PyTorch does. */
-const FIRST_MAX_GRAD_BACKENDS = new Set(["cpu"]);
+/** How each backend's MaxPoolGrad picks among equal maxima (measured; see above). */
+const MAX_POOL_GRAD_TIES: Record<string, "first"> = { cpu: "first" };
 
 export const MaxPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, Pair, boolean]>({
   name: OP,
   inputNames: ["input", "kernel_size", "stride", "padding", "dilation", "ceil_mode"],
   forward(ctx, x, kernel, stride, pads, dilation, ceilMode) {
     const g = poolGeometry(OP, x, kernel, stride, pads, dilation, ceilMode);
-    const native = nativePads(g);
-    if (native !== null && FIRST_MAX_GRAD_BACKENDS.has(tf.getBackend())) {
+    ctx.attributes.set("geometry", g);
+    const ties = MAX_POOL_GRAD_TIES[tf.getBackend()];
+    if (ties !== undefined && dilation[0] === 1 && dilation[1] === 1) {
       const xh = toNHWC(x);
-      const yh = tf.maxPool(xh, kernel, stride, explicitPadding(native));
+      const yh = tf.maxPool(xh, kernel, stride, explicitPadding(tfjsPads(g)));
       ctx.saveForBackward(xh, yh);
-      ctx.attributes.set("native", native);
+      ctx.attributes.set("ties", ties);
       return toNCHW(yh);
     }
     const padded = padToCanvas(x, g, -Infinity);
@@ -51,19 +54,16 @@ export const MaxPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, Pair, b
       index = tf.where(better, tf.fill(entry.shape, k, "int32"), index!) as tf.Tensor4D;
     }
     ctx.saveForBackward(index!);
-    ctx.attributes.set("geometry", g);
     return best!;
   },
   backward(ctx, dy) {
-    const native = ctx.attributes.get("native") as Pads | undefined;
-    if (native !== undefined) {
+    const g = ctx.attributes.get("geometry") as Geometry;
+    const ties = ctx.attributes.get("ties") as "first" | undefined;
+    if (ties === "first") {
       const [xh, yh] = ctx.saved as [tf.Tensor4D, tf.Tensor4D];
-      const [kernel, stride] = ctx.attrs.slice(1) as [Pair, Pair];
-      const attrs = { filterSize: kernel, strides: stride, pad: explicitPadding(native) } as unknown as tf.NamedAttrMap;
-      return toNCHW(tf.engine().runKernel("MaxPoolGrad", { dy: toNHWC(dy as tf.Tensor4D), input: xh, output: yh }, attrs) as tf.Tensor4D);
+      return toNCHW(maxPoolGrad(toNHWC(dy as tf.Tensor4D), xh, yh, g.kernel, g.stride, tfjsPads(g)));
     }
     const [index] = ctx.saved as [tf.Tensor4D];
-    const g = ctx.attributes.get("geometry") as Geometry;
     const zeros = tf.zerosLike(dy);
     return gatherBack(g, (_kh, _kw, k) => tf.where(tf.equal(index, k), dy, zeros) as tf.Tensor4D);
   },
@@ -122,17 +122,18 @@ export function poolGeometry(op: string, x: tf.Tensor4D, kernel: Pair, stride: P
   return { input: x.shape, kernel, stride, dilation, pads, out };
 }
 
+function maxPoolGrad(dy: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D, kernel: Pair, stride: Pair, pads: Pads): tf.Tensor4D {
+  const attrs = { filterSize: kernel, strides: stride, pad: explicitPadding(pads) } as unknown as tf.NamedAttrMap;
+  return tf.engine().runKernel("MaxPoolGrad", { dy, input: x, output: y }, attrs) as tf.Tensor4D;
+}
+
 /**
  * The explicit padding under which tfjs's pooling kernels give exactly this geometry's windows
- * (ceil_mode's extra windows as extra end padding, which a max ignores), or null where they cannot:
- * dilation, or an output tfjs would size differently.
+ * (dilation 1): ceil_mode's extra windows as extra end padding. With it tfjs's output size,
+ * ⌊(H + top + end − K) / S⌋ + 1, is PyTorch's: the end is at least what the last window needs, and
+ * less than a stride more (PyTorch's ceil output is never below its floor output).
  */
-function nativePads(g: Geometry): Pads | null {
-  if (g.dilation[0] !== 1 || g.dilation[1] !== 1) return null;
-  const ends = [0, 1].map((i) => Math.max(g.pads[2 + i]!, (g.out[i]! - 1) * g.stride[i]! + g.kernel[i]! - g.input[2 + i]! - g.pads[i]!));
-  for (const i of [0, 1]) {
-    const tfjsOut = Math.trunc((g.input[2 + i]! + g.pads[i]! + ends[i]! - g.kernel[i]!) / g.stride[i]! + 1);
-    if (tfjsOut !== g.out[i]) return null;
-  }
-  return [g.pads[0], g.pads[1], ends[0]!, ends[1]!];
+export function tfjsPads(g: Geometry): Pads {
+  const end = (i: 0 | 1) => Math.max(g.pads[2 + i]!, (g.out[i] - 1) * g.stride[i] + g.kernel[i] - g.input[2 + i]! - g.pads[i]);
+  return [g.pads[0], g.pads[1], end(0), end(1)];
 }
