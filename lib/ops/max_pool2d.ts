@@ -11,9 +11,11 @@
  * gradients land elsewhere than PyTorch's), and it drops the gradient of a window whose only
  * element is a 0 at the input's last position (1×1 windows, stride 2; measured on tfjs 4.22).
  * There, with dilation (no tfjs pooling kernel takes it), and on any backend not known to agree,
- * the op pools by windows (pool_windows.ts): a running maximum over the kernel offsets that keeps
- * the first offset attaining it, saved as an int32 index for backward; slower than the kernels
- * (strided slices and pads per kernel offset), but PyTorch's gradient everywhere.
+ * the op pools by windows: where they tile the input (stride = kernel, no padding: LeNet's pools)
+ * as a reshape whose argMax is the first maximum, routed back by oneHot; otherwise
+ * (pool_windows.ts) a running maximum over the kernel offsets that keeps the first offset attaining
+ * it, saved as an int32 index for backward (slices and pads per kernel offset: slower than tfjs's
+ * kernels, but PyTorch's gradient everywhere).
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
@@ -39,6 +41,17 @@ export const MaxPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, Pair, b
       ctx.attributes.set("ties", ties);
       return toNCHW(yh);
     }
+    if (tiles(g)) {
+      const [n, c, h, w] = x.shape;
+      const [oh, ow] = g.out;
+      const [kh, kw] = kernel;
+      const covered = oh * kh === h && ow * kw === w ? x : tf.slice(x, [0, 0, 0, 0], [n, c, oh * kh, ow * kw]);
+      const windows = tf.reshape(tf.transpose(tf.reshape(covered, [n * c * oh, kh, ow, kw]), [0, 2, 1, 3]), [n * c * oh * ow, kh * kw]);
+      // tf.argMax returns the first of equal maxima on cpu and wasm (measured), as PyTorch routes.
+      ctx.saveForBackward(tf.argMax(windows, 1));
+      ctx.attributes.set("tiles", true);
+      return tf.reshape(tf.max(windows, 1), [n, c, oh, ow]);
+    }
     const padded = padToCanvas(x, g, -Infinity);
     let best: tf.Tensor4D | null = null;
     let index: tf.Tensor4D | null = null;
@@ -62,6 +75,16 @@ export const MaxPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, Pair, b
     if (ties === "first") {
       const [xh, yh] = ctx.saved as [tf.Tensor4D, tf.Tensor4D];
       return toNCHW(maxPoolGrad(toNHWC(dy as tf.Tensor4D), xh, yh, g.kernel, g.stride, tfjsPads(g)));
+    }
+    if (ctx.attributes.get("tiles") === true) {
+      const [argmax] = ctx.saved as [tf.Tensor1D];
+      const [n, c, h, w] = g.input;
+      const [oh, ow] = g.out;
+      const [kh, kw] = g.kernel;
+      // oneHot's int32 cast, not oneHot(…, "float32"): tfjs-backend-wasm 4.22 writes that one's ones as int bits (1.4e-45).
+      const routed = tf.mul(tf.cast(tf.oneHot(argmax, kh * kw), "float32"), tf.reshape(dy, [-1, 1]));
+      const dx = tf.reshape(tf.transpose(tf.reshape(routed, [n * c * oh, ow, kh, kw]), [0, 2, 1, 3]), [n, c, oh * kh, ow * kw]);
+      return oh * kh === h && ow * kw === w ? dx : tf.pad(dx, [[0, 0], [0, 0], [0, h - oh * kh], [0, w - ow * kw]]);
     }
     const [index] = ctx.saved as [tf.Tensor4D];
     const zeros = tf.zerosLike(dy);
@@ -120,6 +143,15 @@ export function poolGeometry(op: string, x: tf.Tensor4D, kernel: Pair, stride: P
     );
   }
   return { input: x.shape, kernel, stride, dilation, pads, out };
+}
+
+/**
+ * Windows that tile the input without overlap or padding (stride = kernel, dilation 1, no padding;
+ * trailing rows a floor leaves out are fine): the windows are a reshape and a transpose of the input,
+ * and one argMax finds each window's first maximum. LeNet's MaxPool2d(2) is such a case.
+ */
+function tiles(g: Geometry): boolean {
+  return g.stride[0] === g.kernel[0] && g.stride[1] === g.kernel[1] && g.dilation[0] === 1 && g.dilation[1] === 1 && g.pads.every((p) => p === 0) && [0, 1].every((i) => g.out[i]! * g.kernel[i]! <= g.input[2 + i]!);
 }
 
 function maxPoolGrad(dy: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D, kernel: Pair, stride: Pair, pads: Pads): tf.Tensor4D {

@@ -29,13 +29,18 @@ export function padToCanvas(x: tf.Tensor4D, g: Geometry, fill: number): tf.Tenso
   return tf.pad(x, [[0, 0], [0, 0], [g.pads[0], ch - g.pads[0] - h], [g.pads[1], cw - g.pads[1] - w]], fill);
 }
 
-/** The entries under kernel offset (kh, kw) of every window: [N, C, OH, OW]. */
+/**
+ * The entries under kernel offset (kh, kw) of every window: [N, C, OH, OW]. A contiguous slice of
+ * OH·S rows, then every S-th row by a reshape and a second slice (4-D ops throughout: about 3×
+ * faster on wasm than one tf.stridedSlice, measured on [32, 6, 28, 28]).
+ */
 export function windowSlice(padded: tf.Tensor4D, g: Geometry, kh: number, kw: number): tf.Tensor4D {
   const [n, c] = g.input;
-  const top = kh * g.dilation[0];
-  const left = kw * g.dilation[1];
-  const end = [n, c, top + (g.out[0] - 1) * g.stride[0] + 1, left + (g.out[1] - 1) * g.stride[1] + 1];
-  return tf.stridedSlice(padded, [0, 0, top, left], end, [1, 1, g.stride[0], g.stride[1]]) as tf.Tensor4D;
+  const [oh, ow] = g.out;
+  const [sh, sw] = g.stride;
+  const rows = tf.slice(padded, [0, 0, kh * g.dilation[0], kw * g.dilation[1]], [n, c, oh * sh, ow * sw]);
+  if (sh === 1 && sw === 1) return rows;
+  return tf.reshape(tf.slice(tf.reshape(rows, [n * c * oh, sh, ow, sw]), [0, 0, 0, 0], [-1, 1, -1, 1]), [n, c, oh, ow]);
 }
 
 /** Kernel offsets in PyTorch's scan order (row by row), with their flat index. */
