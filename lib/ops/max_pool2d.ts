@@ -12,14 +12,13 @@
  * element is a 0 at the input's last position (1×1 windows, stride 2; measured on tfjs 4.22).
  * There, with dilation (no tfjs pooling kernel takes it), and on any backend not known to agree,
  * the op pools by windows: where they tile the input (stride = kernel, no padding: LeNet's pools)
- * as a reshape whose argMax is the first maximum, routed back by oneHot; otherwise
- * (pool_windows.ts) a running maximum over the kernel offsets that keeps the first offset attaining
- * it, saved as an int32 index for backward (slices and pads per kernel offset: slower than tfjs's
- * kernels, but PyTorch's gradient everywhere).
+ * as a reshape; otherwise as channels of a one-hot conv (pool_windows.ts). Either way tf.argMax
+ * finds each window's first maximum, saved as an int32 index, and oneHot routes dy back (by the
+ * reshape, or by the conv's transpose).
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
-import { gatherBack, offsets, padToCanvas, windowSlice, type Geometry } from "./pool_windows";
+import { tapsBack, windowTaps, type Geometry } from "./pool_windows";
 import { booleanOf, checkInput4d, explicitPadding, outputLength, pairOf, show, toNCHW, toNHWC, type Pads, type Pair } from "./window";
 
 const OP = "max_pool2d";
@@ -52,22 +51,11 @@ export const MaxPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, Pair, b
       ctx.attributes.set("tiles", true);
       return tf.reshape(tf.max(windows, 1), [n, c, oh, ow]);
     }
-    const padded = padToCanvas(x, g, -Infinity);
-    let best: tf.Tensor4D | null = null;
-    let index: tf.Tensor4D | null = null;
-    for (const [kh, kw, k] of offsets(g)) {
-      const entry = windowSlice(padded, g, kh, kw);
-      if (best === null) {
-        best = entry;
-        index = tf.zeros(entry.shape, "int32");
-        continue;
-      }
-      const better: tf.Tensor = tf.greater(entry, best);
-      best = tf.where(better, entry, best) as tf.Tensor4D;
-      index = tf.where(better, tf.fill(entry.shape, k, "int32"), index!) as tf.Tensor4D;
-    }
-    ctx.saveForBackward(index!);
-    return best!;
+    // tf.argMax returns the first of equal maxima on cpu and wasm (measured), as PyTorch routes.
+    const taps = windowTaps(x, g, -Infinity);
+    ctx.saveForBackward(tf.argMax(taps, 3));
+    const [n, c] = x.shape;
+    return tf.reshape(tf.max(taps, 3), [n, c, ...g.out]);
   },
   backward(ctx, dy) {
     const g = ctx.attributes.get("geometry") as Geometry;
@@ -86,9 +74,12 @@ export const MaxPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, Pair, b
       const dx = tf.reshape(tf.transpose(tf.reshape(routed, [n * c * oh, ow, kh, kw]), [0, 2, 1, 3]), [n, c, oh * kh, ow * kw]);
       return oh * kh === h && ow * kw === w ? dx : tf.pad(dx, [[0, 0], [0, 0], [0, h - oh * kh], [0, w - ow * kw]]);
     }
-    const [index] = ctx.saved as [tf.Tensor4D];
-    const zeros = tf.zerosLike(dy);
-    return gatherBack(g, (_kh, _kw, k) => tf.where(tf.equal(index, k), dy, zeros) as tf.Tensor4D);
+    const [argmax] = ctx.saved as [tf.Tensor3D];
+    const k = g.kernel[0] * g.kernel[1];
+    const [n, c] = g.input;
+    const dyTaps = tf.reshape(dy, [n * c, ...g.out, 1]) as tf.Tensor4D;
+    // A 1×1 window has one tap (and tf.oneHot wants a depth of 2 or more).
+    return tapsBack(k === 1 ? dyTaps : (tf.mul(tf.cast(tf.oneHot(argmax, k), "float32"), dyTaps) as tf.Tensor4D), g);
   },
   symbolic(g, x, kernel, stride, pads, dilation, ceilMode) {
     return this.lower!(g, x, kernel, stride, pads, dilation, ceilMode);

@@ -1,12 +1,16 @@
 /**
- * Pooling by its windows, for what tfjs's pooling kernels do not do as PyTorch does: dilation,
- * ceil_mode's extra windows, count_include_pad's divisors, and (wasm) routing a max's gradient to
- * the first maximum. Each kernel offset (kh, kw) is one strided slice of the padded input, NCHW
- * throughout (no transposes); a gradient goes back by spreading each offset's share onto the
- * padded grid (zeros between the strided entries, by reshape and pad) and summing.
+ * A pooling window's entries as channels, for what tfjs's pooling kernels do not do as PyTorch
+ * does (dilation; on wasm, routing a max's gradient to the first maximum). With the batch and
+ * channels folded into tfjs's batch ([N·C, H, W, 1], no transpose), one conv2d with a one-hot
+ * kernel [KH', KW', 1, K] (dilation built in) copies tap k of every window into channel k:
+ * [N·C, OH, OW, K]. Its transpose, conv2dTranspose with the same kernel, adds each window's K
+ * values back onto the input positions they came from. The taps' multiply-adds are K·KH'·KW' per
+ * window position, nothing beside a convolution's. A tap in the padding reads the conv's zero, to
+ * which `fill` (−∞ for a max) is added. A non-finite input (±∞, NaN) would spread NaN over its windows'
+ * other taps (∞·0): PyTorch's max_pool2d of ±∞ is not reproduced on this path.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Pads, Pair } from "./window";
+import { explicitPadding, type Pads, type Pair } from "./window";
 
 export interface Geometry {
   input: [number, number, number, number];
@@ -17,57 +21,57 @@ export interface Geometry {
   out: Pair;
 }
 
-/** The padded grid every window and every spread-out gradient fits on: at least the input plus its leading padding. */
-function canvas(g: Geometry): Pair {
-  return [0, 1].map((i) => Math.max(g.pads[i]! + g.input[2 + i]!, (g.kernel[i]! - 1) * g.dilation[i]! + g.out[i]! * g.stride[i]!)) as Pair;
+/** Kernel extent with dilation: (K − 1)·d + 1 per axis. */
+const extent = (g: Geometry): Pair => [0, 1].map((i) => (g.kernel[i]! - 1) * g.dilation[i]! + 1) as Pair;
+
+/** [KH', KW', 1, K]: 1 where tap k = kh·KW + kw sits, at (kh·dh, kw·dw). */
+function tapKernel(g: Geometry): tf.Tensor4D {
+  const [eh, ew] = extent(g);
+  const [kh, kw] = g.kernel;
+  const k = kh * kw;
+  const values = new Float32Array(eh * ew * k);
+  for (let r = 0; r < kh; r++) for (let c = 0; c < kw; c++) values[(r * g.dilation[0] * ew + c * g.dilation[1]) * k + r * kw + c] = 1;
+  return tf.tensor4d(values, [eh, ew, 1, k]);
 }
 
-/** The input on the canvas, padded with `fill`. */
-export function padToCanvas(x: tf.Tensor4D, g: Geometry, fill: number): tf.Tensor4D {
-  const [ch, cw] = canvas(g);
-  const [, , h, w] = g.input;
-  return tf.pad(x, [[0, 0], [0, 0], [g.pads[0], ch - g.pads[0] - h], [g.pads[1], cw - g.pads[1] - w]], fill);
+/** The padding under which the taps conv gives exactly OH × OW windows: ceil_mode's extra ones as extra end padding. */
+function tapPads(g: Geometry): Pads {
+  const [eh, ew] = extent(g);
+  const end = (i: 0 | 1, e: number) => Math.max(g.pads[2 + i]!, (g.out[i] - 1) * g.stride[i] + e - g.input[2 + i]! - g.pads[i]);
+  return [g.pads[0], g.pads[1], end(0, eh), end(1, ew)];
 }
 
-/**
- * The entries under kernel offset (kh, kw) of every window: [N, C, OH, OW]. A contiguous slice of
- * OH·S rows, then every S-th row by a reshape and a second slice (4-D ops throughout: about 3×
- * faster on wasm than one tf.stridedSlice, measured on [32, 6, 28, 28]).
- */
-export function windowSlice(padded: tf.Tensor4D, g: Geometry, kh: number, kw: number): tf.Tensor4D {
-  const [n, c] = g.input;
+/** 0 for each tap of each window inside the input, `fill` for one in the padding: [1, OH, OW, K]. */
+function paddingTerm(g: Geometry, fill: number): tf.Tensor4D {
   const [oh, ow] = g.out;
-  const [sh, sw] = g.stride;
-  const rows = tf.slice(padded, [0, 0, kh * g.dilation[0], kw * g.dilation[1]], [n, c, oh * sh, ow * sw]);
-  if (sh === 1 && sw === 1) return rows;
-  return tf.reshape(tf.slice(tf.reshape(rows, [n * c * oh, sh, ow, sw]), [0, 0, 0, 0], [-1, 1, -1, 1]), [n, c, oh, ow]);
-}
-
-/** Kernel offsets in PyTorch's scan order (row by row), with their flat index. */
-export function offsets(g: Geometry): [number, number, number][] {
-  const all: [number, number, number][] = [];
-  for (let kh = 0; kh < g.kernel[0]; kh++) for (let kw = 0; kw < g.kernel[1]; kw++) all.push([kh, kw, all.length]);
-  return all;
-}
-
-/**
- * The gradient with respect to the input of Σ_k share_k placed under offset k of every window:
- * each [N, C, OH, OW] share is spread to stride spacing, shifted to its offset on the canvas,
- * summed, and the canvas cropped to the input.
- */
-export function gatherBack(g: Geometry, share: (kh: number, kw: number, k: number) => tf.Tensor4D): tf.Tensor4D {
-  const [n, c, h, w] = g.input;
-  const [oh, ow] = g.out;
-  const [sh, sw] = g.stride;
-  const [ch, cw] = canvas(g);
-  let sum: tf.Tensor4D | null = null;
-  for (const [kh, kw, k] of offsets(g)) {
-    const s = share(kh, kw, k);
-    const spread = sh === 1 && sw === 1 ? s : tf.reshape(tf.pad(tf.reshape(s, [n, c, oh, 1, ow, 1]), [[0, 0], [0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1]]), [n, c, oh * sh, ow * sw]);
-    const top = kh * g.dilation[0];
-    const left = kw * g.dilation[1];
-    const placed = tf.pad(spread, [[0, 0], [0, 0], [top, ch - top - oh * sh], [left, cw - left - ow * sw]]) as tf.Tensor4D;
-    sum = sum === null ? placed : (tf.add(sum, placed) as tf.Tensor4D);
+  const [kh, kw] = g.kernel;
+  const k = kh * kw;
+  const values = new Float32Array(oh * ow * k);
+  for (let i = 0; i < oh; i++) {
+    for (let j = 0; j < ow; j++) {
+      for (let r = 0; r < kh; r++) {
+        for (let c = 0; c < kw; c++) {
+          const y = i * g.stride[0] - g.pads[0] + r * g.dilation[0];
+          const x = j * g.stride[1] - g.pads[1] + c * g.dilation[1];
+          values[(i * ow + j) * k + r * kw + c] = y >= 0 && y < g.input[2] && x >= 0 && x < g.input[3] ? 0 : fill;
+        }
+      }
+    }
   }
-  return tf.slice(sum!, [0, 0, g.pads[0], g.pads[1]], [n, c, h, w]);
+  return tf.tensor4d(values, [1, oh, ow, k]);
+}
+
+/** Every window's entries in PyTorch's scan order (row by row): [N·C, OH, OW, K]; taps in the padding are `fill`. */
+export function windowTaps(x: tf.Tensor4D, g: Geometry, fill: number): tf.Tensor4D {
+  const [n, c, h, w] = g.input;
+  const taps = tf.conv2d(tf.reshape(x, [n * c, h, w, 1]) as tf.Tensor4D, tapKernel(g), g.stride, explicitPadding(tapPads(g)));
+  if (g.pads.every((p) => p === 0) && tapPads(g).every((p) => p === 0)) return taps;
+  // A broadcast add, not tf.where on a mask (15× slower on wasm here): the conv read 0 there, and 0 + fill = fill.
+  return tf.add(taps, paddingTerm(g, fill));
+}
+
+/** The input gradient of windowTaps: each window's [N·C, OH, OW, K] values summed back onto their input positions. */
+export function tapsBack(grad: tf.Tensor4D, g: Geometry): tf.Tensor4D {
+  const [n, c, h, w] = g.input;
+  return tf.reshape(tf.conv2dTranspose(grad, tapKernel(g), [n * c, h, w, 1], g.stride, explicitPadding(tapPads(g))), [n, c, h, w]) as tf.Tensor4D;
 }
