@@ -1,6 +1,6 @@
 /**
  * max_pool2d and avg_pool2d against torch.nn.functional (test/fixtures/conv_pool_reference.json:
- * values and input gradients, ties included), gradcheck on 12 and 11 configurations at three
+ * values and input gradients, ties included), gradcheck on 13 and 11 configurations at three
  * scales, their ONNX lowers in ONNX Runtime, bad arguments, and memory.
  */
 import assert from "node:assert/strict";
@@ -48,6 +48,7 @@ const MAX_GRADCHECK: [number[], number | Pair, MaxPool2dOptions][] = [
   [[1, 2, 6, 3], [3, 1], { stride: [2, 1], padding: [1, 0] }],
   [[1, 1, 7, 7], 2, { stride: 3 }],
   [[1, 1, 5, 5], 1, { stride: 2 }],
+  [[1, 2, 3, 3], 1, {}],
 ];
 
 const AVG_GRADCHECK: [number[], number | Pair, AvgPool2dOptions][] = [
@@ -126,6 +127,25 @@ for (const kind of ["max", "avg"] as const) {
       assert.deepEqual(Array.from(dx!.dataSync()), picked);
       tf.dispose([ties, dt!, x, dx!]);
     });
+
+    if (kind === "max") {
+      it("±∞ as torch: an all −∞ window gives −∞ and its gradient to its first element; +∞ wins (torch 1.13's numbers)", () => {
+        const x = tf.tensor4d([-Infinity, -Infinity, 1, -Infinity, -Infinity, 2, Infinity, 0, 3], [1, 1, 3, 3]);
+        const cases: [MaxPool2dOptions, number[], number[]][] = [
+          [{ stride: 1 }, [-Infinity, 2, Infinity, 3], [1, 0, 0, 0, 0, 1, 1, 0, 1]],
+          [{ stride: 1, dilation: 2 }, [Infinity], [0, 0, 0, 0, 0, 0, 1, 0, 0]],
+          [{ stride: 1, padding: 1 }, [-Infinity, -Infinity, 1, 1, -Infinity, -Infinity, 2, 2, Infinity, Infinity, 3, 3, Infinity, Infinity, 3, 3], [4, 0, 2, 0, 0, 2, 4, 0, 4]],
+        ];
+        for (const [options, output, grad] of cases) {
+          const y = maxPool2d(x, 2, options);
+          assert.deepEqual(Array.from(y.dataSync()), output, JSON.stringify(options));
+          const [dx] = tf.grads((a: tf.Tensor) => tf.sum(maxPool2d(a, 2, options)))([x]);
+          assert.deepEqual(Array.from(dx!.dataSync()), grad, JSON.stringify(options));
+          tf.dispose([y, dx!]);
+        }
+        x.dispose();
+      });
+    }
 
     it(`ONNX: lower's ${kind === "max" ? "MaxPool" : "AveragePool"} in ONNX Runtime gives gradlab's output for every reference case`, { skip: ORT_SKIP }, async () => {
       for (const c of cases) {

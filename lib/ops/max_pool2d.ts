@@ -4,27 +4,22 @@
  * to each window's maximum, and where a window holds equal maxima, to the first in row-major
  * order, as PyTorch's CPU kernel does.
  *
- * On tfjs-backend-cpu, without dilation, tfjs's MaxPool runs forward (NHWC, transposed in and
- * out; ceil_mode's extra windows as extra end padding, which a max ignores) and its MaxPoolGrad
- * backward, which takes the first of equal maxima, as PyTorch. tfjs-backend-wasm's MaxPoolGrad
- * is not used: it takes the last of equal maxima (a 4×4 of ties, 3×3 windows, padding 1: 9 of 16
- * gradients land elsewhere than PyTorch's), and it drops the gradient of a window whose only
- * element is a 0 at the input's last position (1×1 windows, stride 2; measured on tfjs 4.22).
- * There, with dilation (no tfjs pooling kernel takes it), and on any backend not known to agree,
- * the op pools by windows: where they tile the input (stride = kernel, no padding: LeNet's pools)
- * as a reshape; otherwise as channels of a one-hot conv (pool_windows.ts). Either way tf.argMax
- * finds each window's first maximum, saved as an int32 index, and oneHot routes dy back (by the
- * reshape, or by the conv's transpose).
+ * tfjs's MaxPoolGrad is not used: tfjs-backend-wasm's takes the last of equal maxima (a 4×4 of
+ * ties, 3×3 windows, padding 1: 9 of 16 gradients land elsewhere than PyTorch's) and drops the
+ * gradient of a window whose only element is a 0 at the input's last position (1×1 windows,
+ * stride 2); tfjs-backend-cpu's takes the first maximum but gives a window of −∞ no gradient, where
+ * PyTorch gives it to the window's first element (measured on tfjs 4.22). Instead the op pools by
+ * windows: where they tile the input (stride = kernel, no padding: LeNet's pools) as a reshape,
+ * otherwise as channels of a one-hot conv (pool_windows.ts, which also takes dilation). Either way
+ * tf.argMax finds each window's first maximum, saved as an int32 index, and oneHot routes dy back
+ * (by the reshape, or by the conv's transpose).
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
-import { tapsBack, windowTaps, type Geometry } from "./pool_windows";
-import { booleanOf, checkInput4d, explicitPadding, outputLength, pairOf, show, toNCHW, toNHWC, type Pads, type Pair } from "./window";
+import { FLOAT32_MAX, tapsBack, windowTaps, type Geometry } from "./pool_windows";
+import { booleanOf, checkInput4d, outputLength, pairOf, show, type Pads, type Pair } from "./window";
 
 const OP = "max_pool2d";
-
-/** How each backend's MaxPoolGrad picks among equal maxima (measured; see above). */
-const MAX_POOL_GRAD_TIES: Record<string, "first"> = { cpu: "first" };
 
 export const MaxPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, Pair, boolean]>({
   name: OP,
@@ -32,45 +27,35 @@ export const MaxPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, Pair, b
   forward(ctx, x, kernel, stride, pads, dilation, ceilMode) {
     const g = poolGeometry(OP, x, kernel, stride, pads, dilation, ceilMode);
     ctx.attributes.set("geometry", g);
-    const ties = MAX_POOL_GRAD_TIES[tf.getBackend()];
-    if (ties !== undefined && dilation[0] === 1 && dilation[1] === 1) {
-      const xh = toNHWC(x);
-      const yh = tf.maxPool(xh, kernel, stride, explicitPadding(tfjsPads(g)));
-      ctx.saveForBackward(xh, yh);
-      ctx.attributes.set("ties", ties);
-      return toNCHW(yh);
-    }
     if (tiles(g)) {
       const [n, c, h, w] = x.shape;
       const [oh, ow] = g.out;
       const [kh, kw] = kernel;
       const covered = oh * kh === h && ow * kw === w ? x : tf.slice(x, [0, 0, 0, 0], [n, c, oh * kh, ow * kw]);
       const windows = tf.reshape(tf.transpose(tf.reshape(covered, [n * c * oh, kh, ow, kw]), [0, 2, 1, 3]), [n * c * oh * ow, kh * kw]);
-      // tf.argMax returns the first of equal maxima on cpu and wasm (measured), as PyTorch routes.
+      // tf.argMax returns the first of equal maxima (−∞ too) on cpu and wasm (measured), as PyTorch routes.
       ctx.saveForBackward(tf.argMax(windows, 1));
       ctx.attributes.set("tiles", true);
       return tf.reshape(tf.max(windows, 1), [n, c, oh, ow]);
     }
-    // tf.argMax returns the first of equal maxima on cpu and wasm (measured), as PyTorch routes.
     const taps = windowTaps(x, g, -Infinity);
     ctx.saveForBackward(tf.argMax(taps, 3));
     const [n, c] = x.shape;
-    return tf.reshape(tf.max(taps, 3), [n, c, ...g.out]);
+    // The taps were clipped to ±FLOAT32_MAX: a maximum there was ±∞ (an input of exactly ±FLOAT32_MAX aside).
+    const best = tf.max(taps, 3);
+    const restored = tf.where(tf.greaterEqual(best, FLOAT32_MAX), tf.fill(best.shape, Infinity), tf.where(tf.lessEqual(best, -FLOAT32_MAX), tf.fill(best.shape, -Infinity), best));
+    return tf.reshape(restored, [n, c, ...g.out]);
   },
   backward(ctx, dy) {
     const g = ctx.attributes.get("geometry") as Geometry;
-    const ties = ctx.attributes.get("ties") as "first" | undefined;
-    if (ties === "first") {
-      const [xh, yh] = ctx.saved as [tf.Tensor4D, tf.Tensor4D];
-      return toNCHW(maxPoolGrad(toNHWC(dy as tf.Tensor4D), xh, yh, g.kernel, g.stride, tfjsPads(g)));
-    }
     if (ctx.attributes.get("tiles") === true) {
       const [argmax] = ctx.saved as [tf.Tensor1D];
       const [n, c, h, w] = g.input;
       const [oh, ow] = g.out;
       const [kh, kw] = g.kernel;
       // oneHot's int32 cast, not oneHot(…, "float32"): tfjs-backend-wasm 4.22 writes that one's ones as int bits (1.4e-45).
-      const routed = tf.mul(tf.cast(tf.oneHot(argmax, kh * kw), "float32"), tf.reshape(dy, [-1, 1]));
+      const column = tf.reshape(dy, [-1, 1]);
+      const routed = kh * kw === 1 ? column : tf.mul(tf.cast(tf.oneHot(argmax, kh * kw), "float32"), column);
       const dx = tf.reshape(tf.transpose(tf.reshape(routed, [n * c * oh, ow, kh, kw]), [0, 2, 1, 3]), [n, c, oh * kh, ow * kw]);
       return oh * kh === h && ow * kw === w ? dx : tf.pad(dx, [[0, 0], [0, 0], [0, h - oh * kh], [0, w - ow * kw]]);
     }
@@ -143,11 +128,6 @@ export function poolGeometry(op: string, x: tf.Tensor4D, kernel: Pair, stride: P
  */
 function tiles(g: Geometry): boolean {
   return g.stride[0] === g.kernel[0] && g.stride[1] === g.kernel[1] && g.dilation[0] === 1 && g.dilation[1] === 1 && g.pads.every((p) => p === 0) && [0, 1].every((i) => g.out[i]! * g.kernel[i]! <= g.input[2 + i]!);
-}
-
-function maxPoolGrad(dy: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D, kernel: Pair, stride: Pair, pads: Pads): tf.Tensor4D {
-  const attrs = { filterSize: kernel, strides: stride, pad: explicitPadding(pads) } as unknown as tf.NamedAttrMap;
-  return tf.engine().runKernel("MaxPoolGrad", { dy, input: x, output: y }, attrs) as tf.Tensor4D;
 }
 
 /**

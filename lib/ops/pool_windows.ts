@@ -6,11 +6,15 @@
  * [N·C, OH, OW, K]. Its transpose, conv2dTranspose with the same kernel, adds each window's K
  * values back onto the input positions they came from. The taps' multiply-adds are K·KH'·KW' per
  * window position, nothing beside a convolution's. A tap in the padding reads the conv's zero, to
- * which `fill` (−∞ for a max) is added. A non-finite input (±∞, NaN) would spread NaN over its windows'
- * other taps (∞·0): PyTorch's max_pool2d of ±∞ is not reproduced on this path.
+ * which `fill` (−∞ for a max) is added. ±∞ would spread NaN over the other taps of its windows
+ * (∞·0), so the input is clipped to ±FLOAT32_MAX first and the caller restores ±∞ in what it
+ * computes from the taps (max_pool2d: a max of ±FLOAT32_MAX is ±∞). A NaN makes its windows NaN.
  */
 import * as tf from "@tensorflow/tfjs";
 import { explicitPadding, type Pads, type Pair } from "./window";
+
+/** The largest float32, to which ±∞ are clipped before the taps conv. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 export interface Geometry {
   input: [number, number, number, number];
@@ -64,7 +68,8 @@ function paddingTerm(g: Geometry, fill: number): tf.Tensor4D {
 /** Every window's entries in PyTorch's scan order (row by row): [N·C, OH, OW, K]; taps in the padding are `fill`. */
 export function windowTaps(x: tf.Tensor4D, g: Geometry, fill: number): tf.Tensor4D {
   const [n, c, h, w] = g.input;
-  const taps = tf.conv2d(tf.reshape(x, [n * c, h, w, 1]) as tf.Tensor4D, tapKernel(g), g.stride, explicitPadding(tapPads(g)));
+  const finite = tf.clipByValue(tf.reshape(x, [n * c, h, w, 1]), -FLOAT32_MAX, FLOAT32_MAX) as tf.Tensor4D;
+  const taps = tf.conv2d(finite, tapKernel(g), g.stride, explicitPadding(tapPads(g)));
   if (g.pads.every((p) => p === 0) && tapPads(g).every((p) => p === 0)) return taps;
   // A broadcast add, not tf.where on a mask (15× slower on wasm here): the conv read 0 there, and 0 + fill = fill.
   return tf.add(taps, paddingTerm(g, fill));
