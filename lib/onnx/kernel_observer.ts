@@ -53,7 +53,7 @@ export function recordKernelCalls<T>(observer: KernelObserver, body: () => T): {
   if (typeof original !== "function" || Object.prototype.hasOwnProperty.call(engine, "runKernelFunc")) {
     throw new OnnxExportError(
       "exportOnnx: this version of tfjs has no Engine.runKernelFunc method (or another tool has replaced it), " +
-        `which gradlab's exporter watches to trace a forward's tfjs ops; it was written for tfjs 4.x (this is ${tf.version.tfjs})`,
+        `which gradlab's exporter watches to trace a forward's tfjs ops; it was written for tfjs 4.x (this is ${tf.version_core})`,
     );
   }
   const top: KernelCall[] = [];

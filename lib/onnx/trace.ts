@@ -151,7 +151,7 @@ function flatten(calls: readonly KernelCall[], functionCalls: Map<number, Functi
 function nextTensorId(): number {
   const engine = tf.engine() as unknown as { nextTensorId?: () => number };
   if (typeof engine.nextTensorId !== "function") {
-    throw new OnnxExportError(`exportOnnx: this version of tfjs (${tf.version.tfjs}) has no Engine.nextTensorId, which gradlab's tracer uses to tell the tensors a forward makes from older ones; it was written for tfjs 4.x`);
+    throw new OnnxExportError(`exportOnnx: this version of tfjs (${tf.version_core}) has no Engine.nextTensorId, which gradlab's tracer uses to tell the tensors a forward makes from older ones; it was written for tfjs 4.x`);
   }
   return engine.nextTensorId() + 1;
 }
