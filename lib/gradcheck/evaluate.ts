@@ -29,6 +29,8 @@ export interface Evaluator {
   readonly output: Float64Array;
   /** f with input `index` replaced by `data` (float32-rounded), flattened to float64. */
   forwardWith(index: number, data: Float64Array): Reads<Float64Array>;
+  /** f with several inputs replaced at once (input index → data). */
+  forwardAt(replaced: ReadonlyMap<number, Float64Array>): Reads<Float64Array>;
   /** Jᵀu for every input; throws what the backward threw. */
   vjp(u: Float64Array): Reads<Float64Array[]>;
 }
@@ -66,12 +68,15 @@ export function* makeEvaluator(fn: TensorFn, inputs: readonly tf.Tensor[], name:
     values,
     outputShape,
     output,
-    *forwardWith(index, data) {
-      const replaced = tf.tensor(Float32Array.from(data), inputs[index]!.shape, "float32");
+    forwardWith(index, data) {
+      return this.forwardAt(new Map([[index, data]]));
+    },
+    *forwardAt(replaced) {
+      const made = new Map([...replaced].map(([i, data]) => [i, tf.tensor(Float32Array.from(data), inputs[i]!.shape, "float32")] as const));
       try {
-        return yield* run(inputs.map((x, i) => (i === index ? replaced : x)));
+        return yield* run(inputs.map((x, i) => made.get(i) ?? x));
       } finally {
-        replaced.dispose();
+        for (const t of made.values()) t.dispose();
       }
     },
     *vjp(u) {

@@ -1,17 +1,20 @@
 /**
- * gradcheck for float32: compares an op's backward with central finite differences, with
- * tolerances derived from float32 round-off and the step size (see tolerance.ts) instead of
- * torch.autograd.gradcheck's float64 constants. Small inputs get their full Jacobian compared
- * entry by entry; large ones random projections uᵀJv; a failing projection is re-run as a full
- * Jacobian where that is affordable, to say where it fails and what the mistake looks like.
+ * gradcheck for float32: compares an op's backward with finite differences whose step each entry
+ * chooses for itself (a Ridders tableau, ridders.ts), with tolerances from the tableau's own error
+ * estimate plus float32 round-off (tolerance.ts) instead of torch.autograd.gradcheck's float64
+ * constants. Small inputs get their full Jacobian compared entry by entry, and the backward is run
+ * once more with a random, non-unit dy, which it must be linear in; large ones get random
+ * projections uᵀJv; a failing projection is re-run as a full Jacobian where that is affordable, to
+ * say where it fails and what the mistake looks like.
  */
 import * as tf from "@tensorflow/tfjs";
 import { BackwardContractError, messageOf } from "../function";
 import { Generator } from "../random";
-import { unravel, GradcheckError, type GradcheckReport, type InputReport, type WorstEntry } from "./report";
+import { formatShape } from "../shape";
+import { unravel, GradcheckError, fmt, shortName, type GradcheckReport, type InputReport, type WorstEntry } from "./report";
 import { diagnose, diagnoseProjections, type VjpPair } from "./diagnose";
 import { makeEvaluator, opName, tensorFnOf, type CheckedOp, type Evaluator } from "./evaluate";
-import { analyticJacobians, numericJacobian, transposeTimes, type NumericJacobian } from "./jacobian";
+import { analyticJacobians, column, inputScale, numericJacobian, transposeTimes, type NumericJacobian } from "./jacobian";
 import { estimateTermScale, project, type Projection } from "./projection";
 import { runAsync, runSync, type Reads } from "./reads";
 import { FLOAT32_TOLERANCES, toleranceFor, type Tolerances } from "./tolerance";
@@ -21,18 +24,25 @@ export interface GradcheckOptions extends Partial<Tolerances> {
   /** "auto" (default): full Jacobian when outputs × input elements ≤ maxFullEntries. */
   mode?: "auto" | "full" | "projection";
   maxFullEntries?: number;
-  /** Random projections per input in projection mode (default 4). */
+  /** Random projections uᵀJv in projection mode (default 3). */
   projections?: number;
-  /** Seeds the projections (default 0). */
+  /** Seeds the projections and the random dy (default 0). */
   seed?: number;
   /** Names for the report (default: the op's inputNames, else "input i"). */
   inputNames?: readonly string[];
   name?: string;
   /** Throw a GradcheckError with the report when any input fails (default false). */
   raise?: boolean;
+  /**
+   * Entries where the function has a kink within reach of x (one-sided differences disagree at
+   * every step tried): "skip" (default) reports and counts them without failing; "fail" fails them.
+   */
+  nondifferentiable?: "skip" | "fail";
 }
 
 const DEFAULT_MAX_FULL_ENTRIES = 16384;
+/** The step of the term-scale estimate, relative to x: small enough to stay local, large against round-off. */
+const TERM_SCALE_STEP = 2 ** -10;
 
 /**
  * Check `op`'s backward against finite differences, reading values synchronously: on cpu, wasm,
@@ -48,6 +58,16 @@ export function gradcheckAsync(op: CheckedOp, inputs: readonly tf.Tensor[], opti
   return runAsync(gradcheckSteps(op, inputs, options));
 }
 
+interface Context {
+  ev: Evaluator;
+  t: Tolerances;
+  failKinks: boolean;
+  /** Per output: |fₖ| + Σ|∂fₖ/∂xⱼ·xⱼ| over every input, the round-off size S of tolerance.ts. */
+  termScale: Float64Array;
+  noiseScale: Float64Array;
+  generator: Generator;
+}
+
 function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: GradcheckOptions): Reads<GradcheckReport> {
   const fn = tensorFnOf(op);
   const name = opName(op, options.name);
@@ -60,6 +80,12 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
     if (!(x instanceof tf.Tensor)) throw new TypeError(`gradcheck(${name}): ${label(i)} is not a tf.Tensor`);
   });
   const ev = yield* makeEvaluator(fn, inputs, name);
+  ev.values.forEach((v, i) => {
+    const at = v.findIndex((x) => !Number.isFinite(x));
+    if (at >= 0 && inputs[i]!.dtype === "float32") {
+      throw new RangeError(`gradcheck(${name}): ${label(i)} is ${v[at]} at ${formatShape(unravel(at, inputs[i]!.shape))}; finite differences need finite inputs`);
+    }
+  });
   const m = ev.output.length;
   const checked = inputs.map((x) => x.dtype === "float32");
   const modeOf = (i: number): "full" | "projection" => {
@@ -70,123 +96,205 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
   const projected = inputs.map((_, i) => i).filter((i) => checked[i] && modeOf(i) === "projection");
 
   // Numerical side first: it needs only the forward, which must work for a check to mean anything.
+  const estimate = yield* estimateTermScale(ev, [...full, ...projected], TERM_SCALE_STEP, generator);
+  const noiseScale = ev.output.map((f, k) => Math.abs(f) + estimate[k]!);
   const numeric = new Map<number, NumericJacobian>();
-  for (const i of full) numeric.set(i, yield* numericJacobian(ev, i, t.eps));
+  for (const i of full) numeric.set(i, yield* numericJacobian(ev, i, t.eps, noiseScale));
   const termScale = new Float64Array(m);
-  for (let k = 0; k < m; k++) termScale[k] = Math.abs(ev.output[k]!);
+  for (let k = 0; k < m; k++) termScale[k] = Math.abs(ev.output[k]!) + (projected.length > 0 ? estimate[k]! : 0);
   for (const i of full) numeric.get(i)!.termScale.forEach((s, k) => (termScale[k] = termScale[k]! + s));
-  for (const i of projected) (yield* estimateTermScale(ev, i, t.eps, generator)).forEach((s, k) => (termScale[k] = termScale[k]! + s));
+  const cx: Context = { ev, t, failKinks: options.nondifferentiable === "fail", termScale, noiseScale, generator };
 
   const reports: InputReport[] = [];
   let analytic: Map<number, Float64Array>;
+  let randomDy: Float64Array | null = null;
+  let randomVjp: Float64Array[] | null = null;
   let projectionUs: Float64Array[];
   let projectionVjps: Float64Array[][];
   try {
     analytic = yield* analyticJacobians(ev, full);
-    projectionUs = Array.from({ length: projected.length ? (options.projections ?? 4) : 0 }, () => generator.normalArray(m));
+    if (full.length > 0) {
+      // Non-unit and of both signs: a backward that ignores dy, or squares it, gives itself away.
+      randomDy = makeRandomDy(generator, m);
+      randomVjp = yield* ev.vjp(randomDy);
+    }
+    projectionUs = Array.from({ length: projected.length ? (options.projections ?? 3) : 0 }, () => generator.normalArray(m));
     projectionVjps = [];
     for (const u of projectionUs) projectionVjps.push(yield* ev.vjp(u));
   } catch (error) {
     return finish({ name, passed: false, inputs: backwardFailed(error, inputs, checked, label) }, options);
   }
 
+  const projections: Projection[] = [];
+  for (const [p, u] of projectionUs.entries()) projections.push(yield* project(ev, projected, u, projectionVjps[p]!, t.eps, quadrature(u, termScale), generator));
+  const jointlyPassed = compareProjections(projections, t).passed;
+
   for (let i = 0; i < inputs.length; i++) {
-    const base = { index: i, label: label(i), shape: inputs[i]!.shape, diagnosis: null, error: null };
+    const base = { index: i, label: label(i), shape: inputs[i]!.shape, diagnosis: null, error: null, nondifferentiable: 0, nondifferentiableAt: null, linearInDy: null, hint: null };
     if (!checked[i]) {
       reports.push({ ...base, mode: "skipped", passed: true, compared: 0, mismatched: 0, maxAbsError: 0, maxRelError: 0, worst: null, error: `dtype ${inputs[i]!.dtype} is not differentiable` });
     } else if (numeric.has(i)) {
-      reports.push({ ...base, mode: "full", ...compareFull(ev, i, numeric.get(i)!, analytic.get(i)!, termScale, t) });
+      const comparison = compareFull(cx, i, numeric.get(i)!, analytic.get(i)!, label(i));
+      const dy = checkRandomDy(cx, i, analytic.get(i)!, comparison.tolerances, randomDy!, randomVjp![i]!);
+      const report: InputReport = { ...base, mode: "full", ...comparison.report, linearInDy: dy.linearInDy };
+      if (!dy.linearInDy) {
+        report.diagnosis = `the backward is not linear in dy: for a random dy it returns ${fmt(dy.worst!.analytic)} where Σₖ dyₖ·(its gradient for the k-th unit dy) is ${fmt(dy.worst!.numerical)}; it ignores dy, or uses it non-linearly (squared?)`;
+        if (report.passed) Object.assign(report, { passed: false, worst: dy.worst, mismatched: dy.mismatched });
+      }
+      reports.push(report);
     } else {
-      const projections: Projection[] = [];
-      for (const [p, u] of projectionUs.entries()) projections.push(yield* project(ev, i, u, projectionVjps[p]![i]!, t.eps, generator));
-      const comparison = compareProjections(projections, projectionUs, termScale, t);
-      reports.push({ ...base, mode: "projection", ...comparison, diagnosis: comparison.passed ? null : diagnoseProjections(base.label, projections) });
+      // Checked jointly; a failure is re-checked input by input to say which one is wrong.
+      let own = projections;
+      if (!jointlyPassed && projected.length > 1) {
+        own = [];
+        for (const [p, u] of projectionUs.entries()) own.push(yield* project(ev, [i], u, projectionVjps[p]!, t.eps, quadrature(u, termScale), generator));
+      }
+      const comparison = compareProjections(own, t);
+      reports.push({ ...base, mode: "projection", ...comparison, diagnosis: comparison.passed ? null : diagnoseProjections(base.label, own) });
     }
   }
-  yield* explainFailures(ev, reports, numeric, analytic, termScale, t, generator, options.maxFullEntries ?? DEFAULT_MAX_FULL_ENTRIES);
+  yield* explainFailures(cx, reports, numeric, analytic, options.maxFullEntries ?? DEFAULT_MAX_FULL_ENTRIES);
   return finish({ name, passed: reports.every((r) => r.passed), inputs: reports }, options);
 }
 
-type Comparison = Pick<InputReport, "passed" | "compared" | "mismatched" | "maxAbsError" | "maxRelError" | "worst">;
+type Comparison = Pick<InputReport, "passed" | "compared" | "mismatched" | "maxAbsError" | "maxRelError" | "worst" | "nondifferentiable" | "nondifferentiableAt" | "diagnosis">;
 
-function compareFull(ev: Evaluator, i: number, num: NumericJacobian, ana: Float64Array, termScale: Float64Array, t: Tolerances): Comparison {
+/** √Σ(uₖ·Sₖ)²: round-off of different outputs is independent, so it adds up in quadrature in uᵀf. */
+function quadrature(u: Float64Array, termScale: Float64Array): number {
+  let squares = 0;
+  for (let k = 0; k < u.length; k++) squares += (u[k]! * termScale[k]!) ** 2;
+  return Math.sqrt(squares);
+}
+
+/** Every entry against its own tolerance; written so that a NaN anywhere fails (NaN ≤ x is false). */
+function compareFull(cx: Context, i: number, num: NumericJacobian, ana: Float64Array, label: string): { report: Comparison; tolerances: Float32Array } {
+  const { ev, t } = cx;
   const n = ev.values[i]!.length;
   const m = ev.output.length;
+  const tolerances = new Float32Array(m * n);
   let maxAbsError = 0;
   let maxRelError = 0;
   let worstRatio = -1;
   let worst: WorstEntry | null = null;
   let mismatched = 0;
+  let nondifferentiable = 0;
+  let nondifferentiableAt: string | null = null;
+  let nonFinite: string | null = null;
+  const where = (k: number, j: number) => `∂out${formatShape(unravel(k, ev.outputShape))} / ∂${shortName(label)}${formatShape(unravel(j, ev.inputs[i]!.shape))}`;
   for (let k = 0; k < m; k++) {
+    let rowMax = 0;
+    for (let j = 0; j < n; j++) rowMax = Math.max(rowMax, Math.abs(ana[k * n + j]!));
     for (let j = 0; j < n; j++) {
       const e = k * n + j;
       const numerical = num.values[e]!;
       const error = Math.abs(ana[e]! - numerical);
-      const tolerance = toleranceFor(t, termScale[k]!, num.halfSteps[j]!, num.truncation[e]!, numerical);
-      maxAbsError = Math.max(maxAbsError, error);
-      maxRelError = Math.max(maxRelError, error / Math.max(Math.abs(numerical), 1e-12));
-      const ratio = error / tolerance;
-      if (ratio > 1) mismatched++;
-      if (ratio > worstRatio) {
+      const tolerance = toleranceFor(t, cx.termScale[k]!, num.steps[e]!, num.errors[e]!, numerical, rowMax);
+      tolerances[e] = tolerance;
+      if (nonFinite === null && !(Number.isFinite(ana[e]!) && Number.isFinite(numerical))) {
+        nonFinite = `${Number.isFinite(ana[e]!) ? "the numerical" : "the analytic"} Jacobian is ${Number.isFinite(ana[e]!) ? numerical : ana[e]} at ${where(k, j)}`;
+      }
+      if (Number.isFinite(error)) {
+        maxAbsError = Math.max(maxAbsError, error);
+        maxRelError = Math.max(maxRelError, error / Math.max(Math.abs(numerical), 1e-30));
+      }
+      const kink = num.kinks[e] === 1;
+      if (kink) {
+        nondifferentiable++;
+        nondifferentiableAt ??= `${where(k, j)} at x = ${fmt(ev.values[i]![j]!)}`;
+      }
+      const within = error <= tolerance;
+      if (!within && !kink) mismatched++;
+      if (kink && cx.failKinks) mismatched++;
+      // A NaN entry is the worst there is.
+      const ratio = within ? error / tolerance : Number.isFinite(error / tolerance) ? error / tolerance : Number.POSITIVE_INFINITY;
+      if (!kink && ratio > worstRatio) {
         worstRatio = ratio;
         worst = { output: unravel(k, ev.outputShape), input: unravel(j, ev.inputs[i]!.shape), analytic: ana[e]!, numerical, tolerance };
       }
     }
   }
-  return { passed: worstRatio <= 1, compared: m * n, mismatched, maxAbsError, maxRelError, worst };
+  return {
+    report: { passed: mismatched === 0, compared: m * n, mismatched, maxAbsError, maxRelError, worst, nondifferentiable, nondifferentiableAt, diagnosis: nonFinite },
+    tolerances,
+  };
 }
 
-function compareProjections(projections: Projection[], us: Float64Array[], termScale: Float64Array, t: Tolerances): Comparison {
+/**
+ * backward(dy) for a random, non-unit dy against Σₖ dyₖ·backward(eₖ), the rows already compared.
+ * A backward that ignores dy (right at one output element) or uses it non-linearly (dy²: right
+ * for 0 and 1) passes the rows and fails here.
+ */
+function checkRandomDy(cx: Context, i: number, ana: Float64Array, tolerances: Float32Array, u: Float64Array, got: Float64Array) {
+  const n = cx.ev.values[i]!.length;
+  const m = cx.ev.output.length;
+  const fromRows = transposeTimes(ana, m, n, u);
+  let mismatched = 0;
+  let worst: WorstEntry | null = null;
+  let worstRatio = -1;
+  for (let j = 0; j < n; j++) {
+    let tolerance = 0;
+    for (let k = 0; k < m; k++) tolerance += Math.abs(u[k]!) * tolerances[k * n + j]!;
+    const error = Math.abs(got[j]! - fromRows[j]!);
+    const within = error <= tolerance;
+    if (!within) mismatched++;
+    const ratio = within ? error / tolerance : Number.POSITIVE_INFINITY;
+    if (ratio > worstRatio) {
+      worstRatio = ratio;
+      worst = { output: null, input: unravel(j, cx.ev.inputs[i]!.shape), analytic: got[j]!, numerical: fromRows[j]!, tolerance };
+    }
+  }
+  return { linearInDy: mismatched === 0, worst, mismatched };
+}
+
+/** A random dy, each entry at least 1.5 in size and of either sign: never mistaken for ones. */
+function makeRandomDy(generator: Generator, m: number): Float64Array {
+  return generator.normalArray(m).map((z) => Math.sign(z || 1) * (1.5 + Math.abs(z)));
+}
+
+function compareProjections(projections: Projection[], t: Tolerances): Pick<InputReport, "passed" | "compared" | "mismatched" | "maxAbsError" | "maxRelError" | "worst"> {
   let maxAbsError = 0;
   let maxRelError = 0;
   let worstRatio = -1;
   let worst: WorstEntry | null = null;
   let mismatched = 0;
-  // One noise level per input: the largest seen, so one quiet draw cannot tighten the others.
-  const noise = projections.reduce((a, p) => Math.max(a, p.noise), 0);
-  projections.forEach((p, index) => {
-    const u = us[index]!;
-    // Round-off of different outputs is independent: it adds up in quadrature in uᵀf.
-    let squares = 0;
-    for (let k = 0; k < u.length; k++) squares += (u[k]! * termScale[k]!) ** 2;
+  for (const p of projections) {
     const error = Math.abs(p.analytic - p.numerical);
-    const tolerance = toleranceFor(t, Math.sqrt(squares), t.eps, noise, p.numerical, p.uNorm1 * p.vNorm1);
-    maxAbsError = Math.max(maxAbsError, error);
-    maxRelError = Math.max(maxRelError, error / Math.max(Math.abs(p.numerical), 1e-12));
-    if (error > tolerance) mismatched++;
-    if (error / tolerance > worstRatio) {
-      worstRatio = error / tolerance;
+    const tolerance = toleranceFor(t, 0, p.step, p.error, p.numerical, 0, p.uNorm1 * p.vNorm1) + t.roundoffFactor * p.roundoff;
+    if (Number.isFinite(error)) {
+      maxAbsError = Math.max(maxAbsError, error);
+      maxRelError = Math.max(maxRelError, error / Math.max(Math.abs(p.numerical), 1e-30));
+    }
+    const within = error <= tolerance;
+    if (!within) mismatched++;
+    const ratio = within ? error / tolerance : Number.POSITIVE_INFINITY;
+    if (ratio > worstRatio) {
+      worstRatio = ratio;
       worst = { output: null, input: null, analytic: p.analytic, numerical: p.numerical, tolerance };
     }
-  });
-  return { passed: worstRatio <= 1, compared: projections.length, mismatched, maxAbsError, maxRelError, worst };
+  }
+  return { passed: mismatched === 0, compared: projections.length, mismatched, maxAbsError, maxRelError, worst };
 }
 
 /**
  * For failing inputs: a projection failure is re-run as a full Jacobian where affordable (to
- * point at an element), then every failure gets a diagnosis from one random vjp.
+ * point at an element), then every failure gets a diagnosis from one random vjp, and the worst
+ * entry a hint from the steps its tableau tried.
  */
-function* explainFailures(
-  ev: Evaluator,
-  reports: InputReport[],
-  numeric: Map<number, NumericJacobian>,
-  analytic: Map<number, Float64Array>,
-  termScale: Float64Array,
-  t: Tolerances,
-  generator: Generator,
-  maxFullEntries: number,
-): Reads<void> {
+function* explainFailures(cx: Context, reports: InputReport[], numeric: Map<number, NumericJacobian>, analytic: Map<number, Float64Array>, maxFullEntries: number): Reads<void> {
   if (reports.every((r) => r.passed)) return;
+  const { ev } = cx;
   const m = ev.output.length;
   for (const r of reports) {
     if (r.passed || r.mode !== "projection" || m * ev.values[r.index]!.length > maxFullEntries * 4) continue;
-    const num = yield* numericJacobian(ev, r.index, t.eps);
+    const num = yield* numericJacobian(ev, r.index, cx.t.eps, cx.noiseScale);
     const ana = (yield* analyticJacobians(ev, [r.index])).get(r.index)!;
     numeric.set(r.index, num);
     analytic.set(r.index, ana);
-    Object.assign(r, compareFull(ev, r.index, num, ana, termScale, t), { mode: "full" });
+    // termScale already holds this input's estimated share; the full Jacobian's is at least as large.
+    num.termScale.forEach((s, k) => (cx.termScale[k] = Math.max(cx.termScale[k]!, Math.abs(ev.output[k]!) + s)));
+    Object.assign(r, compareFull(cx, r.index, num, ana, r.label).report, { mode: "full" });
   }
-  const u = generator.normalArray(m);
+  const u = cx.generator.normalArray(m);
   // One backward serves every input that has no analytic Jacobian.
   const vjp = reports.every((r) => analytic.has(r.index)) ? null : yield* ev.vjp(u);
   const pairs: VjpPair[] = reports.map((r) => {
@@ -200,7 +308,41 @@ function* explainFailures(
       numerical: num ? transposeTimes(num.values, m, n, u) : null,
     };
   });
-  for (const r of reports) if (!r.passed && r.error === null) r.diagnosis = diagnose(r.index, pairs) ?? r.diagnosis;
+  for (const r of reports) {
+    if (r.passed || r.error !== null) continue;
+    r.diagnosis ??= diagnose(r.index, pairs);
+    if (r.mode === "full" && r.worst?.output && r.worst.input) r.hint = yield* hintFor(cx, r);
+  }
+}
+
+/**
+ * Whether the worst entry agrees with the central difference at some step its tableau tried
+ * (then the function is not smooth at the scale of the steps that did not agree, and `eps`
+ * decides the verdict), or with none (then the backward is wrong there).
+ */
+function* hintFor(cx: Context, r: InputReport): Reads<string | null> {
+  const { ev, t } = cx;
+  const w = r.worst!;
+  const x = ev.values[r.index]!;
+  const shape = ev.inputs[r.index]!.shape;
+  let j = 0;
+  for (const [d, c] of w.input!.entries()) j = j * shape[d]! + c;
+  let k = 0;
+  for (const [d, c] of w.output!.entries()) k = k * ev.outputShape[d]! + c;
+  const trace = (yield* column(ev, r.index, j, t.eps, inputScale(x), cx.noiseScale, true)).trace!;
+  const xj = Math.abs(x[j]!);
+  const agreeing = trace.filter((level, l) => {
+    const next = trace[l + 1] ?? trace[l - 1];
+    const spread = next ? Math.abs(level.central[k]! - next.central[k]!) : 0;
+    return Math.abs(level.central[k]! - w.analytic) <= spread + t.rtol * Math.abs(w.analytic) + t.roundoffFactor * (2 ** -24 * cx.termScale[k]!) / level.h;
+  });
+  const relative = (h: number) => (xj > 0 ? ` (${fmt(h / xj)} of |x| = ${fmt(xj)})` : "");
+  if (agreeing.length > 0) {
+    const h = agreeing[0]!.h;
+    return `the analytic value agrees with the central difference at step ${fmt(h)}${relative(h)}, not with the estimate the smaller steps converge to (step ${fmt(w.tolerance > 0 ? trace[trace.length - 1]!.h : h)}): the function is not smooth at that scale near x = ${fmt(x[j]!)}; a larger eps (now ${fmt(t.eps)}) would pass it`;
+  }
+  const values = trace.map((l) => l.central[k]!);
+  return `no step from ${fmt(trace[0]!.h)} down to ${fmt(trace[trace.length - 1]!.h)} gives the analytic ${fmt(w.analytic)} (central differences from ${fmt(Math.min(...values))} to ${fmt(Math.max(...values))}): the backward is wrong there, not the step`;
 }
 
 /** The backward threw: the input it names (a contract error) or every input fails with its message. */
@@ -219,6 +361,10 @@ function backwardFailed(error: unknown, inputs: readonly tf.Tensor[], checked: b
     worst: null,
     diagnosis: null,
     error: blamed === null || blamed === i ? messageOf(error) : `not checked: the backward failed on ${label(blamed)}`,
+    nondifferentiable: 0,
+    nondifferentiableAt: null,
+    linearInDy: null,
+    hint: null,
   }));
 }
 
@@ -236,6 +382,9 @@ function definedOnly(options: GradcheckOptions): Partial<Tolerances> {
       throw new RangeError(`gradcheck: ${key} must be a finite number ${key === "eps" ? "> 0" : "≥ 0"}, got ${value}`);
     }
     out[key] = value;
+  }
+  if (options.nondifferentiable !== undefined && options.nondifferentiable !== "skip" && options.nondifferentiable !== "fail") {
+    throw new RangeError(`gradcheck: nondifferentiable must be "skip" or "fail", got ${JSON.stringify(options.nondifferentiable)}`);
   }
   return out;
 }
