@@ -6,7 +6,7 @@ import type { Evaluator } from "./evaluate";
 import { shifted } from "./evaluate";
 import type { Reads } from "./reads";
 import { ridders, type RiddersResult } from "./ridders";
-import { firstStep, levelsFor, noiseLevel } from "./tolerance";
+import { firstStep, MAX_LEVELS, maxFirstStep, minStep, noiseLevel } from "./tolerance";
 
 export interface NumericJacobian {
   /** Row-major [outputs × inputElements]. */
@@ -52,7 +52,7 @@ export function* numericJacobian(ev: Evaluator, index: number, eps: number, nois
 /** One column of the numerical Jacobian: ∂f/∂xⱼ for every output. */
 export function* column(ev: Evaluator, index: number, j: number, eps: number, scale: number, noiseScale: Float64Array, trace = false): Reads<RiddersResult> {
   const x = ev.values[index]!;
-  const h0 = firstStep(x[j]!, scale, eps);
+  const h0 = Math.max(firstStep(x[j]!, scale, eps), 2 * minStep(x[j]!));
   function* pair(h: number) {
     const p = shifted(x, null, j, h);
     const q = shifted(x, null, j, -h);
@@ -60,7 +60,7 @@ export function* column(ev: Evaluator, index: number, j: number, eps: number, sc
     const minus = yield* ev.forwardWith(index, q);
     return { plus, minus, halfStep: (p[j]! - q[j]!) / 2, plusStep: p[j]! - x[j]!, minusStep: x[j]! - q[j]! };
   }
-  return yield* ridders(pair, ev.output, { h0, maxLevels: levelsFor(x[j]!, h0), noiseAt: (k, h) => noiseLevel(noiseScale[k]!, h) }, trace);
+  return yield* ridders(pair, ev.output, { h0, maxStep: maxFirstStep(x[j]!, scale, eps), minStep: minStep(x[j]!), maxLevels: MAX_LEVELS, noiseAt: (k, h) => noiseLevel(noiseScale[k]!, h) }, trace);
 }
 
 /** The input's own scale: its root mean square (1 for an all-zero input). */

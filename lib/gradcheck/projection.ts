@@ -68,7 +68,7 @@ export function* project(ev: Evaluator, indices: readonly number[], u: Float64Ar
     const minus = yield* side(-h);
     return { plus: new Float64Array([plus.value]), minus: new Float64Array([minus.value]), halfStep: h, plusStep: h, minusStep: h };
   }
-  const r = yield* ridders(pair, base, { h0: eps, maxLevels: 8, noiseAt: (_k, h) => noiseLevel(roundoffScale, h) });
+  const r = yield* ridders(pair, base, { h0: eps, maxStep: eps, minStep: 0, maxLevels: 8, noiseAt: (_k, h) => noiseLevel(roundoffScale, h) });
   return {
     analytic,
     numerical: analytic + r.values[0]!,

@@ -8,6 +8,7 @@
  * noise that grows as the step shrinks).
  */
 import type { Reads } from "./reads";
+import { FLOAT32_UNIT_ROUNDOFF } from "./tolerance";
 
 /** The outputs at x + t·v and x − t·v, and the half-distance between them actually taken. */
 export interface StepPair {
@@ -20,8 +21,15 @@ export interface StepPair {
 }
 
 export interface RiddersOptions {
-  /** The first (largest) step. */
+  /** The first step tried. */
   h0: number;
+  /**
+   * How far the first step may grow while every output's change is still near round-off (exp at
+   * x ≈ 1e-7 changes by less than one float32 unit at a step of |x|/8); h0 when it may not.
+   */
+  maxStep: number;
+  /** The smallest step worth taking (a few units in the last place of x). */
+  minStep: number;
   maxLevels: number;
   /** The noise level of output k at step h: below it an estimate counts as converged. */
   noiseAt(k: number, h: number): number;
@@ -47,6 +55,11 @@ const SHRINK = 2;
 const DETERIORATED = 2;
 /** One-sided gaps that shrink by less than this per halving of the step do not come from smoothness (≈ 0.5). */
 const KINK_RATIO = 0.75;
+/** The first step grows by this factor until some output changes by SIGNAL × its round-off. */
+const GROW = 4;
+const SIGNAL = 2 ** 16;
+/** An estimate this close (relative) may stop the tableau when it deteriorates; a rougher one may not. */
+const TRUSTED = 1e-2;
 
 /**
  * `pair(h)` evaluates the function on both sides at step h; `base` is f(x). Vector-valued: every
@@ -59,6 +72,9 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
   const steps = new Float64Array(m);
   const done = new Uint8Array(m);
   const lastImproved = new Int32Array(m);
+  // Consecutive levels whose best extrapolation was within TRUSTED of the estimate: one can be luck
+  // (two central differences across several periods of sin can agree), two in a row rarely are.
+  const streak = new Int32Array(m);
   // Gap between one-sided differences at each level, and whether it stayed (a kink) so far.
   const gap = new Float64Array(m);
   const steady = new Uint8Array(m).fill(1);
@@ -66,8 +82,13 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
   let previous: Float64Array[] = [];
   const traced: { h: number; central: Float64Array }[] | null = trace ? [] : null;
   let level = 0;
-  for (let h = o.h0; level < o.maxLevels; level++, h /= SHRINK) {
-    const p = yield* pair(h);
+  let h = o.h0;
+  let first = yield* pair(h);
+  // The central difference at the step first asked for, noisy but unbiased: a grown step's estimate must agree with it.
+  const small = first;
+  while (h * GROW <= o.maxStep && !clearOfNoise(first, base)) first = yield* pair((h *= GROW));
+  for (; level < o.maxLevels && (level < 2 || h >= o.minStep); level++, h /= SHRINK) {
+    const p = level === 0 ? first : yield* pair(h);
     const half = p.halfStep;
     halves.push(half);
     const row: Float64Array[] = [new Float64Array(m)];
@@ -90,9 +111,15 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
       if (noisy || (level > 0 && !(g >= KINK_RATIO * gap[k]!))) steady[k] = 0;
       gap[k] = g;
       if (done[k]) continue;
+      let levelBest = Number.POSITIVE_INFINITY;
+      let levelValue = Number.NaN;
       for (let c = 1; c <= level; c++) {
         const t = row[c]![k]!;
         const err = Math.max(Math.abs(t - row[c - 1]![k]!), Math.abs(t - previous[c - 1]![k]!));
+        if (err < levelBest) {
+          levelBest = err;
+          levelValue = t;
+        }
         if (err < errors[k]!) {
           errors[k] = err;
           values[k] = t;
@@ -100,13 +127,15 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
           lastImproved[k] = level;
         }
       }
-      if (level === 0) {
+      streak[k] = levelBest <= TRUSTED * Math.abs(levelValue) ? streak[k]! + 1 : 0;
+      // Three levels at least: two central differences can agree by coincidence (tanh across its step).
+      if (level < 2) {
         allDone = false;
         continue;
       }
       const converged = errors[k]! <= o.noiseAt(k, steps[k]!) + 1e-7 * Math.abs(values[k]!);
       const diagonal = Math.abs(row[level]![k]! - previous[level - 1]![k]!);
-      const trusted = errors[k]! <= 0.25 * Math.abs(values[k]!) || converged;
+      const trusted = streak[k]! >= 2 || converged;
       const deteriorated = trusted && (diagonal >= DETERIORATED * errors[k]! || level - lastImproved[k]! >= 2);
       if (converged || deteriorated) done[k] = 1;
       else allDone = false;
@@ -119,7 +148,34 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
   }
   // Nothing converged for an output (every level non-finite, say): fall back on the last central difference.
   for (let k = 0; k < m; k++) if (!Number.isFinite(errors[k]!)) values[k] = previous[0]?.[k] ?? Number.NaN;
+  if (small !== first) {
+    // A grown step can reach another regime (tanh at x = −30 is flat to float32 until the step reaches 0):
+    // where its estimate contradicts the small step's, the small step's stands, with its round-off as error.
+    for (let k = 0; k < m; k++) {
+      const d = (small.plus[k]! - small.minus[k]!) / (2 * small.halfStep);
+      const noise = 2 * o.noiseAt(k, small.halfStep);
+      if (Math.abs(values[k]! - d) > 4 * noise + errors[k]! + 0.25 * Math.max(Math.abs(values[k]!), Math.abs(d))) {
+        values[k] = d;
+        errors[k] = noise;
+        steps[k] = small.halfStep;
+      }
+    }
+  }
   const kinks = new Uint8Array(m);
   for (let k = 0; k < m; k++) kinks[k] = level >= 2 && steady[k] ? 1 : 0;
   return { values, errors, steps, kinks, levels: level, trace: traced };
+}
+
+/**
+ * Whether some output's first or second difference is SIGNAL float32 units of its own size. Both
+ * small means the step sees nothing but round-off (exp near 0 at a step of |x|/128); a first
+ * difference alone small is a stationary point (sin near its maximum), where a larger step
+ * would only add truncation.
+ */
+function clearOfNoise(p: StepPair, base: Float64Array): boolean {
+  for (let k = 0; k < p.plus.length; k++) {
+    const floor = SIGNAL * FLOAT32_UNIT_ROUNDOFF * Math.max(Math.abs(base[k]!), Math.abs(p.plus[k]!), Math.abs(p.minus[k]!));
+    if (Math.abs(p.plus[k]! - p.minus[k]!) >= floor || Math.abs(p.plus[k]! - 2 * base[k]! + p.minus[k]!) >= floor) return true;
+  }
+  return false;
 }

@@ -18,7 +18,7 @@
 export const FLOAT32_UNIT_ROUNDOFF = 2 ** -24;
 
 export interface Tolerances {
-  /** The first (largest) step, relative to the element's size (default 2⁻³); the tableau shrinks it. */
+  /** The first step, relative to the element's size (default 2⁻⁷); the tableau shrinks it (or grows it out of round-off). */
   eps: number;
   /** Safety factor on the round-off bound ε·S/h. */
   roundoffFactor: number;
@@ -31,7 +31,7 @@ export interface Tolerances {
 }
 
 export const FLOAT32_TOLERANCES: Readonly<Tolerances> = Object.freeze({
-  eps: 2 ** -3,
+  eps: 2 ** -7,
   roundoffFactor: 4,
   truncationFactor: 4,
   atol: 0,
@@ -49,15 +49,29 @@ export function firstStep(x: number, inputScale: number, eps: number): number {
   return eps * Math.max(Math.abs(x), inputScale * 2 ** -7);
 }
 
-/** How many halvings keep x ± h distinct from x in float32 by at least 8 units in the last place. */
-export function levelsFor(x: number, h0: number): number {
-  const ulp = Math.max(2 ** -149, 2 ** (Math.floor(Math.log2(Math.abs(x) || 2 ** -126)) - 23));
-  return Math.max(2, Math.min(MAX_LEVELS, Math.floor(Math.log2(h0 / (8 * ulp))) + 1));
+/**
+ * The largest first step: where the output barely moves at eps·|x| (exp near x = 0 moves by less
+ * than a float32 unit), the step may grow to this, the scale of a function whose own scale is 1.
+ */
+export function maxFirstStep(x: number, inputScale: number, eps: number): number {
+  return 2 ** 10 * eps * Math.max(1, Math.abs(x), inputScale);
 }
+
+/** The smallest step: 8 units in the last place of x in float32, so x ± h stays distinct from x. */
+export function minStep(x: number): number {
+  return 8 * Math.max(2 ** -149, 2 ** (Math.floor(Math.log2(Math.abs(x) || 2 ** -126)) - 23));
+}
+
+/**
+ * The absolute resolution of float32 near zero: subnormals are spaced 2⁻¹⁴⁹ apart, so a value of
+ * 1e-43 (softmax's gradient at logits 100 apart) carries an error of a few of those whatever its
+ * relative round-off says. Allowed for on both sides, as a few hundred such spacings.
+ */
+export const FLOAT32_SUBNORMAL_RESOLUTION = 2 ** -140;
 
 /** Round-off of a derivative taken with step h from outputs of size `scale`. */
 export function noiseLevel(scale: number, h: number): number {
-  return (FLOAT32_UNIT_ROUNDOFF * scale) / h;
+  return (FLOAT32_UNIT_ROUNDOFF * scale + FLOAT32_SUBNORMAL_RESOLUTION) / h;
 }
 
 /**
@@ -70,6 +84,7 @@ export function toleranceFor(t: Tolerances, roundoffScale: number, step: number,
     t.roundoffFactor * noiseLevel(roundoffScale, step) +
     t.atol * atolScale +
     t.rtol * Math.abs(numerical) +
-    ANALYTIC_ROW_ROUNDOFF * analyticScale
+    ANALYTIC_ROW_ROUNDOFF * analyticScale +
+    FLOAT32_SUBNORMAL_RESOLUTION
   );
 }
