@@ -41,6 +41,8 @@ export class ForwardError extends Error {
 
 export function* makeEvaluator(fn: TensorFn, inputs: readonly tf.Tensor[], name: string): Reads<Evaluator> {
   const forwardFailed = (error: unknown) => new ForwardError(`gradcheck(${name}): the forward failed: ${messageOf(error)}`);
+  // The shape of the last output computed: the base call's is the op's output shape.
+  let lastShape: number[] = [];
   function* run(xs: tf.Tensor[]): Reads<Float64Array> {
     let y: tf.Tensor;
     try {
@@ -48,6 +50,7 @@ export function* makeEvaluator(fn: TensorFn, inputs: readonly tf.Tensor[], name:
     } catch (error) {
       throw forwardFailed(error);
     }
+    lastShape = y.shape;
     try {
       const [values] = yield [y];
       return Float64Array.from(values!);
@@ -57,12 +60,10 @@ export function* makeEvaluator(fn: TensorFn, inputs: readonly tf.Tensor[], name:
       y.dispose();
     }
   }
-  const first = tf.tidy(() => fn(...inputs));
-  const outputShape = first.shape;
-  first.dispose();
   const gradsOf = tf.grads(fn);
   const values = (yield [...inputs]).map((v) => Float64Array.from(v));
   const output = yield* run([...inputs]);
+  const outputShape = lastShape;
   return {
     inputs,
     values,

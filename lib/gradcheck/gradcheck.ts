@@ -17,14 +17,14 @@ import { makeEvaluator, opName, tensorFnOf, type CheckedOp, type Evaluator } fro
 import { analyticJacobians, column, inputScale, numericJacobian, transposeTimes, type NumericJacobian } from "./jacobian";
 import { estimateTermScale, project, type Projection } from "./projection";
 import { runAsync, runSync, type Reads } from "./reads";
-import { FLOAT32_TOLERANCES, toleranceFor, type Tolerances } from "./tolerance";
+import { FLOAT32_TOLERANCES, noiseLevel, toleranceFor, type Tolerances } from "./tolerance";
 import { requireSyncRead } from "../sync_read";
 
 export interface GradcheckOptions extends Partial<Tolerances> {
   /** "auto" (default): full Jacobian when outputs × input elements ≤ maxFullEntries. */
   mode?: "auto" | "full" | "projection";
   maxFullEntries?: number;
-  /** Random projections uᵀJv in projection mode (default 3). */
+  /** Random projections uᵀJv in projection mode (default 2). */
   projections?: number;
   /** Seeds the projections and the random dy (default 0). */
   seed?: number;
@@ -96,7 +96,7 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
   const projected = inputs.map((_, i) => i).filter((i) => checked[i] && modeOf(i) === "projection");
 
   // Numerical side first: it needs only the forward, which must work for a check to mean anything.
-  const estimate = yield* estimateTermScale(ev, [...full, ...projected], TERM_SCALE_STEP, generator);
+  const estimate = yield* estimateTermScale(ev, [...full, ...projected], TERM_SCALE_STEP, generator, projected.length > 0 ? 1 : 2);
   const noiseScale = ev.output.map((f, k) => Math.abs(f) + estimate[k]!);
   const numeric = new Map<number, NumericJacobian>();
   for (const i of full) numeric.set(i, yield* numericJacobian(ev, i, t.eps, noiseScale));
@@ -118,7 +118,7 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
       randomDy = makeRandomDy(generator, m);
       randomVjp = yield* ev.vjp(randomDy);
     }
-    projectionUs = Array.from({ length: projected.length ? (options.projections ?? 3) : 0 }, () => generator.normalArray(m));
+    projectionUs = Array.from({ length: projected.length ? (options.projections ?? 2) : 0 }, () => generator.normalArray(m));
     projectionVjps = [];
     for (const u of projectionUs) projectionVjps.push(yield* ev.vjp(u));
   } catch (error) {
@@ -137,7 +137,8 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
       const comparison = compareFull(cx, i, numeric.get(i)!, analytic.get(i)!, label(i));
       const dy = checkRandomDy(cx, i, analytic.get(i)!, comparison.tolerances, randomDy!, randomVjp![i]!);
       const report: InputReport = { ...base, mode: "full", ...comparison.report, linearInDy: dy.linearInDy };
-      if (!dy.linearInDy) {
+      // Meaningless where the Jacobian itself is not finite: that is the diagnosis then.
+      if (!dy.linearInDy && report.diagnosis === null) {
         report.diagnosis = `the backward is not linear in dy: for a random dy it returns ${fmt(dy.worst!.analytic)} where Σₖ dyₖ·(its gradient for the k-th unit dy) is ${fmt(dy.worst!.numerical)}; it ignores dy, or uses it non-linearly (squared?)`;
         if (report.passed) Object.assign(report, { passed: false, worst: dy.worst, mismatched: dy.mismatched });
       }
@@ -183,7 +184,7 @@ function compareFull(cx: Context, i: number, num: NumericJacobian, ana: Float64A
   const where = (k: number, j: number) => `∂out${formatShape(unravel(k, ev.outputShape))} / ∂${shortName(label)}${formatShape(unravel(j, ev.inputs[i]!.shape))}`;
   for (let k = 0; k < m; k++) {
     let rowMax = 0;
-    for (let j = 0; j < n; j++) rowMax = Math.max(rowMax, Math.abs(ana[k * n + j]!));
+    for (let j = 0; j < n; j++) if (Number.isFinite(ana[k * n + j]!)) rowMax = Math.max(rowMax, Math.abs(ana[k * n + j]!));
     for (let j = 0; j < n; j++) {
       const e = k * n + j;
       const numerical = num.values[e]!;
@@ -311,7 +312,7 @@ function* explainFailures(cx: Context, reports: InputReport[], numeric: Map<numb
   for (const r of reports) {
     if (r.passed || r.error !== null) continue;
     r.diagnosis ??= diagnose(r.index, pairs);
-    if (r.mode === "full" && r.worst?.output && r.worst.input) r.hint = yield* hintFor(cx, r);
+    if (r.mode === "full" && r.worst?.output && r.worst.input && Number.isFinite(r.worst.analytic) && Number.isFinite(r.worst.numerical)) r.hint = yield* hintFor(cx, r);
   }
 }
 
@@ -329,17 +330,21 @@ function* hintFor(cx: Context, r: InputReport): Reads<string | null> {
   for (const [d, c] of w.input!.entries()) j = j * shape[d]! + c;
   let k = 0;
   for (const [d, c] of w.output!.entries()) k = k * ev.outputShape[d]! + c;
-  const trace = (yield* column(ev, r.index, j, t.eps, inputScale(x), cx.noiseScale, true)).trace!;
+  const result = yield* column(ev, r.index, j, t.eps, inputScale(x), cx.noiseScale, true);
+  const trace = result.trace!;
   const xj = Math.abs(x[j]!);
   const agreeing = trace.filter((level, l) => {
     const next = trace[l + 1] ?? trace[l - 1];
     const spread = next ? Math.abs(level.central[k]! - next.central[k]!) : 0;
-    return Math.abs(level.central[k]! - w.analytic) <= spread + t.rtol * Math.abs(w.analytic) + t.roundoffFactor * (2 ** -24 * cx.termScale[k]!) / level.h;
+    return Math.abs(level.central[k]! - w.analytic) <= spread + t.rtol * Math.abs(w.analytic) + t.roundoffFactor * noiseLevel(cx.termScale[k]!, level.h);
   });
-  const relative = (h: number) => (xj > 0 ? ` (${fmt(h / xj)} of |x| = ${fmt(xj)})` : "");
+  const eps = (h: number) => (xj > 0 ? ` (eps = ${fmt(h / xj)} of |x| = ${fmt(xj)})` : "");
   if (agreeing.length > 0) {
     const h = agreeing[0]!.h;
-    return `the analytic value agrees with the central difference at step ${fmt(h)}${relative(h)}, not with the estimate the smaller steps converge to (step ${fmt(w.tolerance > 0 ? trace[trace.length - 1]!.h : h)}): the function is not smooth at that scale near x = ${fmt(x[j]!)}; a larger eps (now ${fmt(t.eps)}) would pass it`;
+    return (
+      `the analytic value agrees with the plain central difference at step ${fmt(h)}${eps(h)}, not with the extrapolated ` +
+      `estimate from step ${fmt(result.steps[k]!)}: the function changes fast at that scale near x = ${fmt(x[j]!)}; rerun with that eps (now ${fmt(t.eps)}) before trusting either`
+    );
   }
   const values = trace.map((l) => l.central[k]!);
   return `no step from ${fmt(trace[0]!.h)} down to ${fmt(trace[trace.length - 1]!.h)} gives the analytic ${fmt(w.analytic)} (central differences from ${fmt(Math.min(...values))} to ${fmt(Math.max(...values))}): the backward is wrong there, not the step`;

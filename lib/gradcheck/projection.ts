@@ -83,13 +83,14 @@ export function* project(ev: Evaluator, indices: readonly number[], u: Float64Ar
 /**
  * An estimate of the size of the terms output k sums, without the full Jacobian: the derivative
  * along x∘s for random signs s has the size of the terms' 2-norm (‖∂fₖ/∂xⱼ · xⱼ‖₂); the larger
- * of two sign draws guards against an unlucky one. All the given inputs move at once.
+ * of two sign draws guards against an unlucky one (one draw where projections, whose tableau
+ * measures the noise it sees, are the costly part). All the given inputs move at once.
  */
-export function* estimateTermScale(ev: Evaluator, indices: readonly number[], t: number, generator: Generator): Reads<Float64Array> {
+export function* estimateTermScale(ev: Evaluator, indices: readonly number[], t: number, generator: Generator, draws = 2): Reads<Float64Array> {
   const m = ev.output.length;
   const out = new Float64Array(m);
   if (indices.length === 0) return out;
-  for (let draw = 0; draw < 2; draw++) {
+  for (let draw = 0; draw < draws; draw++) {
     const plus = new Map<number, Float64Array>();
     const minus = new Map<number, Float64Array>();
     for (const i of indices) {
