@@ -148,22 +148,30 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
   }
   // Nothing converged for an output (every level non-finite, say): fall back on the last central difference.
   for (let k = 0; k < m; k++) if (!Number.isFinite(errors[k]!)) values[k] = previous[0]?.[k] ?? Number.NaN;
-  if (small !== first) {
-    // A grown step can reach another regime (tanh at x = −30 is flat to float32 until the step reaches 0):
-    // where its estimate contradicts the small step's, the small step's stands, with its round-off as error.
-    for (let k = 0; k < m; k++) {
-      const d = (small.plus[k]! - small.minus[k]!) / (2 * small.halfStep);
-      const noise = 2 * o.noiseAt(k, small.halfStep);
-      if (Math.abs(values[k]! - d) > 4 * noise + errors[k]! + 0.25 * Math.max(Math.abs(values[k]!), Math.abs(d))) {
-        values[k] = d;
-        errors[k] = noise;
-        steps[k] = small.halfStep;
-      }
-    }
-  }
   const kinks = new Uint8Array(m);
   for (let k = 0; k < m; k++) kinks[k] = level >= 2 && steady[k] ? 1 : 0;
-  return { values, errors, steps, kinks, levels: level, trace: traced };
+  const result: RiddersResult = { values, errors, steps, kinks, levels: level, trace: traced };
+  if (small === first) return result;
+  // A grown step can reach another regime (tanh at x = −30 is flat to float32 until the step
+  // reaches 0; logsumexp's offset makes |f| large while its slope lives at scale 1): where the
+  // grown estimate contradicts the small step's central difference, that output's estimate comes
+  // from a tableau that starts at the small step instead.
+  const contradicts = (k: number) => {
+    const d = (small.plus[k]! - small.minus[k]!) / (2 * small.halfStep);
+    // Allowing for the small step's round-off, the grown estimate's error, and truncation at the small step.
+    return Math.abs(values[k]! - d) > 8 * o.noiseAt(k, small.halfStep) + errors[k]! + 0.25 * Math.max(Math.abs(values[k]!), Math.abs(d));
+  };
+  const contradicted = Array.from({ length: m }, (_, k) => contradicts(k));
+  if (!contradicted.includes(true)) return result;
+  const ungrown = yield* ridders(pair, base, { ...o, maxStep: o.h0 }, trace);
+  for (let k = 0; k < m; k++) {
+    if (!contradicted[k]) continue;
+    values[k] = ungrown.values[k]!;
+    errors[k] = ungrown.errors[k]!;
+    steps[k] = ungrown.steps[k]!;
+    kinks[k] = ungrown.kinks[k]!;
+  }
+  return { ...result, levels: Math.max(level, ungrown.levels), trace: ungrown.trace };
 }
 
 /**
