@@ -17,7 +17,7 @@ import { makeEvaluator, opName, tensorFnOf, type CheckedOp, type Evaluator } fro
 import { analyticJacobians, column, inputScale, numericJacobian, transposeTimes, type NumericJacobian } from "./jacobian";
 import { estimateTermScale, project, type Projection } from "./projection";
 import { runAsync, runSync, type Reads } from "./reads";
-import { FLOAT32_TOLERANCES, noiseLevel, toleranceFor, type Tolerances } from "./tolerance";
+import { ANALYTIC_ROW_ROUNDOFF, FLOAT32_SUBNORMAL_RESOLUTION, FLOAT32_TOLERANCES, noiseLevel, toleranceFor, type Tolerances } from "./tolerance";
 import { requireSyncRead } from "../sync_read";
 
 export interface GradcheckOptions extends Partial<Tolerances> {
@@ -109,6 +109,7 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
   let analytic: Map<number, Float64Array>;
   let randomDy: Float64Array | null = null;
   let randomVjp: Float64Array[] | null = null;
+  let scaledVjp: Float64Array[] | null = null;
   let projectionUs: Float64Array[];
   let projectionVjps: Float64Array[][];
   try {
@@ -117,6 +118,7 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
       // Non-unit and of both signs: a backward that ignores dy, or squares it, gives itself away.
       randomDy = makeRandomDy(generator, m);
       randomVjp = yield* ev.vjp(randomDy);
+      scaledVjp = yield* ev.vjp(randomDy.map((v) => -4 * v));
     }
     projectionUs = Array.from({ length: projected.length ? (options.projections ?? 2) : 0 }, () => generator.normalArray(m));
     projectionVjps = [];
@@ -135,11 +137,11 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
       reports.push({ ...base, mode: "skipped", passed: true, compared: 0, mismatched: 0, maxAbsError: 0, maxRelError: 0, worst: null, error: `dtype ${inputs[i]!.dtype} is not differentiable` });
     } else if (numeric.has(i)) {
       const comparison = compareFull(cx, i, numeric.get(i)!, analytic.get(i)!, label(i));
-      const dy = checkRandomDy(cx, i, analytic.get(i)!, comparison.tolerances, randomDy!, randomVjp![i]!);
-      const report: InputReport = { ...base, mode: "full", ...comparison.report, linearInDy: dy.linearInDy };
+      const dy = checkRandomDy(cx, i, numeric.get(i)!, analytic.get(i)!, randomDy!, randomVjp![i]!, scaledVjp![i]!);
+      const report: InputReport = { ...base, mode: "full", ...comparison, linearInDy: dy.linearInDy };
       // Meaningless where the Jacobian itself is not finite: that is the diagnosis then.
       if (!dy.linearInDy && report.diagnosis === null) {
-        report.diagnosis = `the backward is not linear in dy: for a random dy it returns ${fmt(dy.worst!.analytic)} where Σₖ dyₖ·(its gradient for the k-th unit dy) is ${fmt(dy.worst!.numerical)}; it ignores dy, or uses it non-linearly (squared?)`;
+        report.diagnosis = `the backward is not linear in dy: for a random dy it returns ${fmt(dy.worst!.analytic)} where linearity (−4·dy giving −4× the gradient, and Σₖ dyₖ·its gradient for the k-th unit dy) says ${fmt(dy.worst!.numerical)}; it ignores dy, or uses it non-linearly (squared?)`;
         if (report.passed) Object.assign(report, { passed: false, worst: dy.worst, mismatched: dy.mismatched });
       }
       reports.push(report);
@@ -168,11 +170,10 @@ function quadrature(u: Float64Array, termScale: Float64Array): number {
 }
 
 /** Every entry against its own tolerance; written so that a NaN anywhere fails (NaN ≤ x is false). */
-function compareFull(cx: Context, i: number, num: NumericJacobian, ana: Float64Array, label: string): { report: Comparison; tolerances: Float32Array } {
+function compareFull(cx: Context, i: number, num: NumericJacobian, ana: Float64Array, label: string): Comparison {
   const { ev, t } = cx;
   const n = ev.values[i]!.length;
   const m = ev.output.length;
-  const tolerances = new Float32Array(m * n);
   let maxAbsError = 0;
   let maxRelError = 0;
   let worstRatio = -1;
@@ -190,7 +191,6 @@ function compareFull(cx: Context, i: number, num: NumericJacobian, ana: Float64A
       const numerical = num.values[e]!;
       const error = Math.abs(ana[e]! - numerical);
       const tolerance = toleranceFor(t, cx.termScale[k]!, num.steps[e]!, num.errors[e]!, numerical, rowMax);
-      tolerances[e] = tolerance;
       if (nonFinite === null && !(Number.isFinite(ana[e]!) && Number.isFinite(numerical))) {
         nonFinite = `${Number.isFinite(ana[e]!) ? "the numerical" : "the analytic"} Jacobian is ${Number.isFinite(ana[e]!) ? numerical : ana[e]} at ${where(k, j)}`;
       }
@@ -214,37 +214,46 @@ function compareFull(cx: Context, i: number, num: NumericJacobian, ana: Float64A
       }
     }
   }
-  return {
-    report: { passed: mismatched === 0, compared: m * n, mismatched, maxAbsError, maxRelError, worst, nondifferentiable, nondifferentiableAt, diagnosis: nonFinite },
-    tolerances,
-  };
+  return { passed: mismatched === 0, compared: m * n, mismatched, maxAbsError, maxRelError, worst, nondifferentiable, nondifferentiableAt, diagnosis: nonFinite };
 }
 
 /**
- * backward(dy) for a random, non-unit dy against Σₖ dyₖ·backward(eₖ), the rows already compared.
- * A backward that ignores dy (right at one output element) or uses it non-linearly (dy²: right
- * for 0 and 1) passes the rows and fails here.
+ * The backward's linearity in dy. Two runs with random, non-unit dy: u and −4u, which a linear
+ * backward maps to exactly −4× the first result (a power of two scales every float32 term
+ * exactly), whatever its own rounding; and u against Σₖ uₖ·backward(eₖ), the rows already
+ * compared, within the rows' tolerances. A backward that ignores dy (right at one output
+ * element) or squares it (right for 0 and 1) passes the rows and fails here.
  */
-function checkRandomDy(cx: Context, i: number, ana: Float64Array, tolerances: Float32Array, u: Float64Array, got: Float64Array) {
+function checkRandomDy(cx: Context, i: number, num: NumericJacobian, ana: Float64Array, u: Float64Array, got: Float64Array, scaled: Float64Array) {
   const n = cx.ev.values[i]!.length;
   const m = cx.ev.output.length;
   const fromRows = transposeTimes(ana, m, n, u);
+  const rowMax = new Float64Array(m);
+  for (let k = 0; k < m; k++) for (let j = 0; j < n; j++) if (Number.isFinite(ana[k * n + j]!)) rowMax[k] = Math.max(rowMax[k]!, Math.abs(ana[k * n + j]!));
   let mismatched = 0;
   let worst: WorstEntry | null = null;
   let worstRatio = -1;
-  for (let j = 0; j < n; j++) {
-    let tolerance = 0;
-    for (let k = 0; k < m; k++) tolerance += Math.abs(u[k]!) * tolerances[k * n + j]!;
-    const error = Math.abs(got[j]! - fromRows[j]!);
+  const consider = (j: number, analytic: number, expected: number, tolerance: number) => {
+    const error = Math.abs(analytic - expected);
     const within = error <= tolerance;
     if (!within) mismatched++;
     const ratio = within ? error / tolerance : Number.POSITIVE_INFINITY;
     if (ratio > worstRatio) {
       worstRatio = ratio;
-      worst = { output: null, input: unravel(j, cx.ev.inputs[i]!.shape), analytic: got[j]!, numerical: fromRows[j]!, tolerance };
+      worst = { output: null, input: unravel(j, cx.ev.inputs[i]!.shape), analytic, numerical: expected, tolerance };
     }
+  };
+  for (let j = 0; j < n; j++) {
+    consider(j, scaled[j]! / -4, got[j]!, 2 ** -16 * (Math.abs(scaled[j]! / 4) + Math.abs(got[j]!)) + FLOAT32_SUBNORMAL_RESOLUTION);
+    let tolerance = 0;
+    for (let k = 0; k < m; k++) {
+      const e = k * n + j;
+      const entry = toleranceFor(cx.t, cx.termScale[k]!, num.steps[e]!, num.errors[e]!, num.values[e]!, rowMax[k]!);
+      tolerance += Math.abs(u[k]!) * (entry + (num.kinks[e] ? Math.abs(ana[e]! - num.values[e]!) : 0));
+    }
+    consider(j, got[j]!, fromRows[j]!, tolerance);
   }
-  return { linearInDy: mismatched === 0, worst, mismatched };
+  return { linearInDy: mismatched === 0, worst: worst as WorstEntry | null, mismatched };
 }
 
 /** A random dy, each entry at least 1.5 in size and of either sign: never mistaken for ones. */
@@ -293,7 +302,7 @@ function* explainFailures(cx: Context, reports: InputReport[], numeric: Map<numb
     analytic.set(r.index, ana);
     // termScale already holds this input's estimated share; the full Jacobian's is at least as large.
     num.termScale.forEach((s, k) => (cx.termScale[k] = Math.max(cx.termScale[k]!, Math.abs(ev.output[k]!) + s)));
-    Object.assign(r, compareFull(cx, r.index, num, ana, r.label).report, { mode: "full" });
+    Object.assign(r, compareFull(cx, r.index, num, ana, r.label), { mode: "full" });
   }
   const u = cx.generator.normalArray(m);
   // One backward serves every input that has no analytic Jacobian.

@@ -159,9 +159,10 @@ export function inputsAt(shapes: number[][], scale: number, seed: number): tf.Te
  * Whether a mistaken backward really changes the gradient here: some entry of backward(dy), for
  * each unit dy and for one random dy, differs from the correct one's by at least 0.1% of that
  * gradient's largest entry (less float32 rounding of 1.001 itself), and by more than a float32
- * forward can resolve at all: 2⁻²⁴·max|f| / max|x| (softmax at logits ≈ 1e3 has gradients of 1e-40,
- * which no finite difference of float32 outputs of size 1 can see). tfjs's autodiff of the plain
- * forward is the reference, not the correct hand-written backward.
+ * forward can resolve with steps up to 1 (or up to max|x| below 1): 2⁻²⁴·max|f| / min(1, max|x|).
+ * Softmax at logits ≈ 1e3 has gradients of 1e-40, and tanh at x ≈ 10 of 1e-8 beside outputs
+ * of 1 quantised in steps of 6e-8: no finite difference of the float32 outputs sees those.
+ * tfjs's autodiff of the plain forward is the reference, not the correct hand-written backward.
  */
 export function changesGradient(op: BatteryOp, xs: tf.Tensor[], seed: number): boolean {
   return tf.tidy(() => {
@@ -170,7 +171,7 @@ export function changesGradient(op: BatteryOp, xs: tf.Tensor[], seed: number): b
     const y = forwardOf(op.family)(...xs);
     const m = y.size;
     const maxAbs = (t: tf.Tensor) => Array.from(t.dataSync() as Float32Array).reduce((a, b) => Math.max(a, Math.abs(b)), 0);
-    const resolvable = (2 ** -24 * maxAbs(y)) / Math.max(...xs.map(maxAbs));
+    const resolvable = (2 ** -24 * maxAbs(y)) / Math.min(1, Math.max(...xs.map(maxAbs)));
     const dys: tf.Tensor[] = [];
     for (let k = 0; k < m; k++) dys.push(tf.tensor(Float32Array.from({ length: m }, (_, i) => (i === k ? 1 : 0)), y.shape));
     const g = new Generator(seed);
