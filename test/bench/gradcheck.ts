@@ -1,7 +1,9 @@
 /**
  * How long gradcheck takes on the cpu backend: full mode on the seed's op (LinearF, x 4×3 →
  * 2 outputs) and on a 64×64 linear (x, weight 64×64, bias 64: 4096 outputs, 8256 input
- * elements), and projection mode on a 256×256 linear. Medians of --runs runs after one warm-up.
+ * elements), and projection mode on a 256×256 linear. Medians of --runs runs after one warm-up,
+ * in wall-clock time and in this process's CPU time (tfjs's cpu backend runs on one thread, so on
+ * a machine shared with other work the CPU time is what the wall time would be on an idle one).
  *
  *   npx tsx test/bench/gradcheck.ts [--runs 3] [--only seed,linear64,linear256] [--json]
  */
@@ -33,22 +35,28 @@ function arg(name: string): string | undefined {
 await setBackend("cpu");
 const runs = Number(arg("runs") ?? 3);
 const only = arg("only")?.split(",");
-const rows: { key: string; what: string; ms: number[]; median: number; passed: boolean }[] = [];
+const rows: { key: string; what: string; ms: number[]; median: number; cpuMs: number[]; cpuMedian: number; passed: boolean }[] = [];
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 for (const c of CASES.filter((c) => !only || only.includes(c.key))) {
   const g = new Generator(1);
   const [batch, inF, outF] = c.shape;
   const xs = [tf.tensor2d(Float32Array.from(g.normalArray(batch * inF)), [batch, inF]), tf.tensor2d(Float32Array.from(g.normalArray(outF * inF)), [outF, inF]), tf.tensor1d(Float32Array.from(g.normalArray(outF)))];
   const ms: number[] = [];
+  const cpuMs: number[] = [];
   let passed = true;
   for (let r = 0; r <= runs; r++) {
     const start = performance.now();
+    const cpu = process.cpuUsage();
     const report = gradcheck(LinearF, xs, c.options);
-    if (r > 0) ms.push(performance.now() - start);
+    const used = process.cpuUsage(cpu);
+    if (r > 0) {
+      ms.push(performance.now() - start);
+      cpuMs.push((used.user + used.system) / 1000);
+    }
     passed &&= report.passed;
   }
   tf.dispose(xs);
-  const sorted = [...ms].sort((a, b) => a - b);
-  rows.push({ key: c.key, what: c.what, ms, median: sorted[Math.floor(sorted.length / 2)]!, passed });
+  rows.push({ key: c.key, what: c.what, ms, median: median(ms), cpuMs, cpuMedian: median(cpuMs), passed });
 }
 if (process.argv.includes("--json")) console.log(JSON.stringify(rows));
-else for (const r of rows) console.log(`${r.what.padEnd(36)} ${r.median.toFixed(1).padStart(9)} ms  (runs: ${r.ms.map((m) => m.toFixed(0)).join(", ")}; ${r.passed ? "passed" : "FAILED"})`);
+else for (const r of rows) console.log(`${r.what.padEnd(36)} wall ${r.median.toFixed(1).padStart(9)} ms, cpu ${r.cpuMedian.toFixed(1).padStart(9)} ms  (wall runs: ${r.ms.map((m) => m.toFixed(0)).join(", ")}; ${r.passed ? "passed" : "FAILED"})`);
