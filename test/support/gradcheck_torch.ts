@@ -6,7 +6,7 @@
  * `changed`, judged in float64); mistakes that change nothing float32 can resolve are not scored.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { gradcheck } from "../../lib/gradcheck/gradcheck";
 import { BATTERY } from "./gradcheck_battery";
@@ -35,7 +35,7 @@ export interface Verdicts {
 }
 
 export function loadTorchReference(): { torchVersion: string; cases: TorchCase[] } {
-  const raw = JSON.parse(readFileSync(join(import.meta.dirname ?? __dirname, "..", "fixtures", "gradcheck_torch_reference.json"), "utf8"));
+  const raw = JSON.parse(readFileSync(fileURLToPath(new URL("../fixtures/gradcheck_torch_reference.json", import.meta.url)), "utf8"));
   return { torchVersion: raw.torch_version, cases: raw.cases };
 }
 
