@@ -11,13 +11,16 @@ import * as tf from "@tensorflow/tfjs";
 import { BackwardContractError, messageOf } from "../function";
 import { Generator } from "../random";
 import { formatShape } from "../shape";
-import { unravel, GradcheckError, fmt, shortName, type GradcheckReport, type InputReport, type WorstEntry } from "./report";
+import { unravel, GradcheckError, fmt, type GradcheckReport, type InputReport } from "./report";
+import { compareFull, compareProjections, quadrature, type CheckContext } from "./compare";
 import { diagnose, diagnoseProjections, type VjpPair } from "./diagnose";
-import { makeEvaluator, opName, tensorFnOf, type CheckedOp, type Evaluator } from "./evaluate";
-import { analyticJacobians, column, inputScale, numericJacobian, transposeTimes, type NumericJacobian } from "./jacobian";
+import { makeEvaluator, opName, tensorFnOf, type CheckedOp } from "./evaluate";
+import { hintFor } from "./hints";
+import { analyticJacobians, numericJacobian, transposeTimes, type NumericJacobian } from "./jacobian";
+import { checkRandomDy, makeRandomDy } from "./linearity";
 import { estimateTermScale, project, type Projection } from "./projection";
 import { runAsync, runSync, type Reads } from "./reads";
-import { ANALYTIC_ROW_ROUNDOFF, FLOAT32_SUBNORMAL_RESOLUTION, FLOAT32_TOLERANCES, noiseLevel, toleranceFor, type Tolerances } from "./tolerance";
+import { FLOAT32_TOLERANCES, type Tolerances } from "./tolerance";
 import { requireSyncRead } from "../sync_read";
 
 export interface GradcheckOptions extends Partial<Tolerances> {
@@ -58,16 +61,6 @@ export function gradcheckAsync(op: CheckedOp, inputs: readonly tf.Tensor[], opti
   return runAsync(gradcheckSteps(op, inputs, options));
 }
 
-interface Context {
-  ev: Evaluator;
-  t: Tolerances;
-  failKinks: boolean;
-  /** Per output: |fₖ| + Σ|∂fₖ/∂xⱼ·xⱼ| over every input, the round-off size S of tolerance.ts. */
-  termScale: Float64Array;
-  noiseScale: Float64Array;
-  generator: Generator;
-}
-
 function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: GradcheckOptions): Reads<GradcheckReport> {
   const fn = tensorFnOf(op);
   const name = opName(op, options.name);
@@ -103,7 +96,7 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
   const termScale = new Float64Array(m);
   for (let k = 0; k < m; k++) termScale[k] = Math.abs(ev.output[k]!) + (projected.length > 0 ? estimate[k]! : 0);
   for (const i of full) numeric.get(i)!.termScale.forEach((s, k) => (termScale[k] = termScale[k]! + s));
-  const cx: Context = { ev, t, failKinks: options.nondifferentiable === "fail", termScale, noiseScale, generator };
+  const cx: CheckContext = { ev, t, failKinks: options.nondifferentiable === "fail", termScale, noiseScale, generator };
 
   const reports: InputReport[] = [];
   let analytic: Map<number, Float64Array>;
@@ -160,137 +153,12 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
   return finish({ name, passed: reports.every((r) => r.passed), inputs: reports }, options);
 }
 
-type Comparison = Pick<InputReport, "passed" | "compared" | "mismatched" | "maxAbsError" | "maxRelError" | "worst" | "nondifferentiable" | "nondifferentiableAt" | "diagnosis">;
-
-/** √Σ(uₖ·Sₖ)²: round-off of different outputs is independent, so it adds up in quadrature in uᵀf. */
-function quadrature(u: Float64Array, termScale: Float64Array): number {
-  let squares = 0;
-  for (let k = 0; k < u.length; k++) squares += (u[k]! * termScale[k]!) ** 2;
-  return Math.sqrt(squares);
-}
-
-/** Every entry against its own tolerance; written so that a NaN anywhere fails (NaN ≤ x is false). */
-function compareFull(cx: Context, i: number, num: NumericJacobian, ana: Float64Array, label: string): Comparison {
-  const { ev, t } = cx;
-  const n = ev.values[i]!.length;
-  const m = ev.output.length;
-  let maxAbsError = 0;
-  let maxRelError = 0;
-  let worstRatio = -1;
-  let worst: WorstEntry | null = null;
-  let mismatched = 0;
-  let nondifferentiable = 0;
-  let nondifferentiableAt: string | null = null;
-  let nonFinite: string | null = null;
-  const where = (k: number, j: number) => `∂out${formatShape(unravel(k, ev.outputShape))} / ∂${shortName(label)}${formatShape(unravel(j, ev.inputs[i]!.shape))}`;
-  for (let k = 0; k < m; k++) {
-    let rowMax = 0;
-    for (let j = 0; j < n; j++) if (Number.isFinite(ana[k * n + j]!)) rowMax = Math.max(rowMax, Math.abs(ana[k * n + j]!));
-    for (let j = 0; j < n; j++) {
-      const e = k * n + j;
-      const numerical = num.values[e]!;
-      const error = Math.abs(ana[e]! - numerical);
-      const tolerance = toleranceFor(t, cx.termScale[k]!, num.steps[e]!, num.errors[e]!, numerical, rowMax);
-      if (nonFinite === null && !(Number.isFinite(ana[e]!) && Number.isFinite(numerical))) {
-        nonFinite = `${Number.isFinite(ana[e]!) ? "the numerical" : "the analytic"} Jacobian is ${Number.isFinite(ana[e]!) ? numerical : ana[e]} at ${where(k, j)}`;
-      }
-      if (Number.isFinite(error)) {
-        maxAbsError = Math.max(maxAbsError, error);
-        maxRelError = Math.max(maxRelError, error / Math.max(Math.abs(numerical), 1e-30));
-      }
-      const kink = num.kinks[e] === 1;
-      if (kink) {
-        nondifferentiable++;
-        nondifferentiableAt ??= `${where(k, j)} at x = ${fmt(ev.values[i]![j]!)}`;
-      }
-      const within = error <= tolerance;
-      if (!within && !kink) mismatched++;
-      if (kink && cx.failKinks) mismatched++;
-      // A NaN entry is the worst there is.
-      const ratio = within ? error / tolerance : Number.isFinite(error / tolerance) ? error / tolerance : Number.POSITIVE_INFINITY;
-      if (!kink && ratio > worstRatio) {
-        worstRatio = ratio;
-        worst = { output: unravel(k, ev.outputShape), input: unravel(j, ev.inputs[i]!.shape), analytic: ana[e]!, numerical, tolerance };
-      }
-    }
-  }
-  return { passed: mismatched === 0, compared: m * n, mismatched, maxAbsError, maxRelError, worst, nondifferentiable, nondifferentiableAt, diagnosis: nonFinite };
-}
-
-/**
- * The backward's linearity in dy. Two runs with random, non-unit dy: u and −4u, which a linear
- * backward maps to exactly −4× the first result (a power of two scales every float32 term
- * exactly), whatever its own rounding; and u against Σₖ uₖ·backward(eₖ), the rows already
- * compared, within the rows' tolerances. A backward that ignores dy (right at one output
- * element) or squares it (right for 0 and 1) passes the rows and fails here.
- */
-function checkRandomDy(cx: Context, i: number, num: NumericJacobian, ana: Float64Array, u: Float64Array, got: Float64Array, scaled: Float64Array) {
-  const n = cx.ev.values[i]!.length;
-  const m = cx.ev.output.length;
-  const fromRows = transposeTimes(ana, m, n, u);
-  const rowMax = new Float64Array(m);
-  for (let k = 0; k < m; k++) for (let j = 0; j < n; j++) if (Number.isFinite(ana[k * n + j]!)) rowMax[k] = Math.max(rowMax[k]!, Math.abs(ana[k * n + j]!));
-  let mismatched = 0;
-  let worst: WorstEntry | null = null;
-  let worstRatio = -1;
-  const consider = (j: number, analytic: number, expected: number, tolerance: number) => {
-    const error = Math.abs(analytic - expected);
-    const within = error <= tolerance;
-    if (!within) mismatched++;
-    const ratio = within ? error / tolerance : Number.POSITIVE_INFINITY;
-    if (ratio > worstRatio) {
-      worstRatio = ratio;
-      worst = { output: null, input: unravel(j, cx.ev.inputs[i]!.shape), analytic, numerical: expected, tolerance };
-    }
-  };
-  for (let j = 0; j < n; j++) {
-    consider(j, scaled[j]! / -4, got[j]!, 2 ** -16 * (Math.abs(scaled[j]! / 4) + Math.abs(got[j]!)) + FLOAT32_SUBNORMAL_RESOLUTION);
-    let tolerance = 0;
-    for (let k = 0; k < m; k++) {
-      const e = k * n + j;
-      const entry = toleranceFor(cx.t, cx.termScale[k]!, num.steps[e]!, num.errors[e]!, num.values[e]!, rowMax[k]!);
-      tolerance += Math.abs(u[k]!) * (entry + (num.kinks[e] ? Math.abs(ana[e]! - num.values[e]!) : 0));
-    }
-    consider(j, got[j]!, fromRows[j]!, tolerance);
-  }
-  return { linearInDy: mismatched === 0, worst: worst as WorstEntry | null, mismatched };
-}
-
-/** A random dy, each entry at least 1.5 in size and of either sign: never mistaken for ones. */
-function makeRandomDy(generator: Generator, m: number): Float64Array {
-  return generator.normalArray(m).map((z) => Math.sign(z || 1) * (1.5 + Math.abs(z)));
-}
-
-function compareProjections(projections: Projection[], t: Tolerances): Pick<InputReport, "passed" | "compared" | "mismatched" | "maxAbsError" | "maxRelError" | "worst"> {
-  let maxAbsError = 0;
-  let maxRelError = 0;
-  let worstRatio = -1;
-  let worst: WorstEntry | null = null;
-  let mismatched = 0;
-  for (const p of projections) {
-    const error = Math.abs(p.analytic - p.numerical);
-    const tolerance = toleranceFor(t, 0, p.step, p.error, p.numerical, 0, p.uNorm1 * p.vNorm1) + t.roundoffFactor * p.roundoff;
-    if (Number.isFinite(error)) {
-      maxAbsError = Math.max(maxAbsError, error);
-      maxRelError = Math.max(maxRelError, error / Math.max(Math.abs(p.numerical), 1e-30));
-    }
-    const within = error <= tolerance;
-    if (!within) mismatched++;
-    const ratio = within ? error / tolerance : Number.POSITIVE_INFINITY;
-    if (ratio > worstRatio) {
-      worstRatio = ratio;
-      worst = { output: null, input: null, analytic: p.analytic, numerical: p.numerical, tolerance };
-    }
-  }
-  return { passed: mismatched === 0, compared: projections.length, mismatched, maxAbsError, maxRelError, worst };
-}
-
 /**
  * For failing inputs: a projection failure is re-run as a full Jacobian where affordable (to
  * point at an element), then every failure gets a diagnosis from one random vjp, and the worst
  * entry a hint from the steps its tableau tried.
  */
-function* explainFailures(cx: Context, reports: InputReport[], numeric: Map<number, NumericJacobian>, analytic: Map<number, Float64Array>, maxFullEntries: number): Reads<void> {
+function* explainFailures(cx: CheckContext, reports: InputReport[], numeric: Map<number, NumericJacobian>, analytic: Map<number, Float64Array>, maxFullEntries: number): Reads<void> {
   if (reports.every((r) => r.passed)) return;
   const { ev } = cx;
   const m = ev.output.length;
@@ -323,40 +191,6 @@ function* explainFailures(cx: Context, reports: InputReport[], numeric: Map<numb
     r.diagnosis ??= diagnose(r.index, pairs);
     if (r.mode === "full" && r.worst?.output && r.worst.input && Number.isFinite(r.worst.analytic) && Number.isFinite(r.worst.numerical)) r.hint = yield* hintFor(cx, r);
   }
-}
-
-/**
- * Whether the worst entry agrees with the central difference at some step its tableau tried
- * (then the function is not smooth at the scale of the steps that did not agree, and `eps`
- * decides the verdict), or with none (then the backward is wrong there).
- */
-function* hintFor(cx: Context, r: InputReport): Reads<string | null> {
-  const { ev, t } = cx;
-  const w = r.worst!;
-  const x = ev.values[r.index]!;
-  const shape = ev.inputs[r.index]!.shape;
-  let j = 0;
-  for (const [d, c] of w.input!.entries()) j = j * shape[d]! + c;
-  let k = 0;
-  for (const [d, c] of w.output!.entries()) k = k * ev.outputShape[d]! + c;
-  const result = yield* column(ev, r.index, j, t.eps, inputScale(x), cx.noiseScale, true);
-  const trace = result.trace!;
-  const xj = Math.abs(x[j]!);
-  const agreeing = trace.filter((level, l) => {
-    const next = trace[l + 1] ?? trace[l - 1];
-    const spread = next ? Math.abs(level.central[k]! - next.central[k]!) : 0;
-    return Math.abs(level.central[k]! - w.analytic) <= spread + t.rtol * Math.abs(w.analytic) + t.roundoffFactor * noiseLevel(cx.termScale[k]!, level.h);
-  });
-  const eps = (h: number) => (xj > 0 ? ` (eps = ${fmt(h / xj)} of |x| = ${fmt(xj)})` : "");
-  if (agreeing.length > 0) {
-    const h = agreeing[0]!.h;
-    return (
-      `the analytic value agrees with the plain central difference at step ${fmt(h)}${eps(h)}, not with the extrapolated ` +
-      `estimate from step ${fmt(result.steps[k]!)}: the function changes fast at that scale near x = ${fmt(x[j]!)}; rerun with that eps (now ${fmt(t.eps)}) before trusting either`
-    );
-  }
-  const values = trace.map((l) => l.central[k]!);
-  return `no step from ${fmt(trace[0]!.h)} down to ${fmt(trace[trace.length - 1]!.h)} gives the analytic ${fmt(w.analytic)} (central differences from ${fmt(Math.min(...values))} to ${fmt(Math.max(...values))}): the backward is wrong there, not the step`;
 }
 
 /** The backward threw: the input it names (a contract error) or every input fails with its message. */
