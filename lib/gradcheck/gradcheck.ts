@@ -27,7 +27,7 @@ export interface GradcheckOptions extends Partial<Tolerances> {
   /** "auto" (default): full Jacobian when outputs × input elements ≤ maxFullEntries. */
   mode?: "auto" | "full" | "projection";
   maxFullEntries?: number;
-  /** Random projections uᵀJv in projection mode (default 2). */
+  /** Random projections uᵀJv in projection mode, all along one direction v (default 2). */
   projections?: number;
   /** Seeds the projections and the random dy (default 0). */
   seed?: number;
@@ -120,8 +120,8 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
     return finish({ name, passed: false, inputs: backwardFailed(error, inputs, checked, label) }, options);
   }
 
-  const projections: Projection[] = [];
-  for (const [p, u] of projectionUs.entries()) projections.push(yield* project(ev, projected, u, projectionVjps[p]!, t.eps, quadrature(u, termScale), generator));
+  const roundoffScales = projectionUs.map((u) => quadrature(u, termScale));
+  const projections: Projection[] = projected.length > 0 ? yield* project(ev, projected, projectionUs, projectionVjps, t.eps, roundoffScales, generator) : [];
   const jointlyPassed = compareProjections(projections, t).passed;
 
   for (let i = 0; i < inputs.length; i++) {
@@ -142,8 +142,7 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
       // Checked jointly; a failure is re-checked input by input to say which one is wrong.
       let own = projections;
       if (!jointlyPassed && projected.length > 1) {
-        own = [];
-        for (const [p, u] of projectionUs.entries()) own.push(yield* project(ev, [i], u, projectionVjps[p]!, t.eps, quadrature(u, termScale), generator));
+        own = yield* project(ev, [i], projectionUs, projectionVjps, t.eps, roundoffScales, generator);
       }
       const comparison = compareProjections(own, t);
       reports.push({ ...base, mode: "projection", ...comparison, diagnosis: comparison.passed ? null : diagnoseProjections(base.label, own) });

@@ -1,7 +1,7 @@
 /**
  * Random projections uᵀJv for inputs too large for a full Jacobian (the fast mode of PyTorch's
  * gradcheck), through the same Ridders tableau as full Jacobians. v moves every projected input at
- * once; the tableau is run on the difference between the numerical uᵀJv and the analytic
+ * once, and each projection weights the same forwards by its own u; the tableau is run on the difference between the numerical uᵀJv and the analytic
  * (Jᵀu)·Δ along the float32 steps Δ actually taken, so rounding of the steps cancels out and a
  * correct backward leaves only the function's curvature and round-off to extrapolate away.
  */
@@ -27,11 +27,12 @@ export interface Projection {
 }
 
 /**
- * One projection of the inputs `indices`, for output weights `u` and their Jᵀu (`jtu[i]` for input
- * i). `roundoffScale` is the round-off size of uᵀf (√Σ(uₖ·Sₖ)²); `eps` the first step relative to
- * each element's size, as in full mode.
+ * Projections of the inputs `indices` along one random direction v, one per output weighting
+ * `us[p]` with its Jᵀu (`jtus[p][i]` for input i): every uₚᵀf comes from the same forwards, so
+ * more projections cost backwards only. `roundoffScales[p]` is the round-off size of uₚᵀf
+ * (√Σ(uₖ·Sₖ)²); `eps` the first step relative to each element's size, as in full mode.
  */
-export function* project(ev: Evaluator, indices: readonly number[], u: Float64Array, jtu: readonly Float64Array[], eps: number, roundoffScale: number, generator: Generator): Reads<Projection> {
+export function* project(ev: Evaluator, indices: readonly number[], us: readonly Float64Array[], jtus: readonly (readonly Float64Array[])[], eps: number, roundoffScales: readonly number[], generator: Generator): Reads<Projection[]> {
   // Each element moves by at most eps·max(|x|, 2⁻⁷·scale), the first step a full Jacobian would take.
   const v = new Map<number, Float64Array>();
   for (const i of indices) {
@@ -41,43 +42,48 @@ export function* project(ev: Evaluator, indices: readonly number[], u: Float64Ar
     const rMax = r.reduce((a, b) => Math.max(a, Math.abs(b)), 0) || 1;
     v.set(i, r.map((rj, j) => (rj * Math.max(scale, Math.abs(x[j]!))) / rMax));
   }
-  let analytic = 0;
+  const count = us.length;
+  const analytic = new Float64Array(count);
   let vNorm1 = 0;
-  for (const [i, vi] of v) for (let j = 0; j < vi.length; j++) {
-    analytic += jtu[i]![j]! * vi[j]!;
-    vNorm1 += Math.abs(vi[j]!);
+  for (const [i, vi] of v) {
+    for (let j = 0; j < vi.length; j++) {
+      for (let p = 0; p < count; p++) analytic[p] = analytic[p]! + jtus[p]![i]![j]! * vi[j]!;
+      vNorm1 += Math.abs(vi[j]!);
+    }
   }
-  const base = new Float64Array([dot(u, ev.output)]);
-  // uᵀf(x + t·v) − (Jᵀu)·Δ(t): a correct backward makes its derivative along t zero.
-  function* side(t: number): Reads<{ value: number; actual: number }> {
+  const base = Float64Array.from(us, (u) => dot(u, ev.output));
+  // uₚᵀf(x + t·v) − (Jᵀuₚ)·Δ(t): a correct backward makes its derivative along t zero.
+  function* side(t: number): Reads<Float64Array> {
     const moved = new Map<number, Float64Array>();
-    let linear = 0;
+    const linear = new Float64Array(count);
     for (const [i, vi] of v) {
       const x = ev.values[i]!;
       const xs = new Float64Array(x.length);
       for (let j = 0; j < x.length; j++) {
         xs[j] = Math.fround(x[j]! + t * vi[j]!);
-        linear += jtu[i]![j]! * (xs[j]! - x[j]!);
+        const d = xs[j]! - x[j]!;
+        for (let p = 0; p < count; p++) linear[p] = linear[p]! + jtus[p]![i]![j]! * d;
       }
       moved.set(i, xs);
     }
-    return { value: dot(u, yield* ev.forwardAt(moved)) - linear, actual: t };
+    const f = yield* ev.forwardAt(moved);
+    return Float64Array.from(us, (u, p) => dot(u, f) - linear[p]!);
   }
   function* pair(h: number) {
     const plus = yield* side(h);
     const minus = yield* side(-h);
-    return { plus: new Float64Array([plus.value]), minus: new Float64Array([minus.value]), halfStep: h, plusStep: h, minusStep: h };
+    return { plus, minus, halfStep: h, plusStep: h, minusStep: h };
   }
-  const r = yield* ridders(pair, base, { h0: eps, maxStep: eps, minStep: 0, maxLevels: 8, noiseAt: (_k, h) => noiseLevel(roundoffScale, h) });
-  return {
-    analytic,
-    numerical: analytic + r.values[0]!,
-    error: r.errors[0]!,
-    step: r.steps[0]!,
-    roundoff: noiseLevel(roundoffScale, r.steps[0]!),
+  const r = yield* ridders(pair, base, { h0: eps, maxStep: eps, minStep: 0, maxLevels: 8, noiseAt: (p, h) => noiseLevel(roundoffScales[p]!, h) });
+  return us.map((u, p) => ({
+    analytic: analytic[p]!,
+    numerical: analytic[p]! + r.values[p]!,
+    error: r.errors[p]!,
+    step: r.steps[p]!,
+    roundoff: noiseLevel(roundoffScales[p]!, r.steps[p]!),
     uNorm1: u.reduce((a, b) => a + Math.abs(b), 0),
     vNorm1,
-  };
+  }));
 }
 
 /**
