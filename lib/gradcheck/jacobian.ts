@@ -60,7 +60,7 @@ export function* column(ev: Evaluator, index: number, j: number, eps: number, sc
     const minus = yield* ev.forwardWith(index, q);
     return { plus, minus, halfStep: (p[j]! - q[j]!) / 2, plusStep: p[j]! - x[j]!, minusStep: x[j]! - q[j]! };
   }
-  return yield* ridders(pair, ev.output, { h0, maxStep: maxFirstStep(x[j]!, scale, eps), minStep: minStep(x[j]!), maxLevels: MAX_LEVELS, noiseAt: (k, h) => noiseLevel(noiseScale[k]!, h) }, trace);
+  return yield* ridders(pair, ev.output, { h0, maxStep: maxFirstStep(x[j]!, scale, eps), minStep: minStep(x[j]!), maxLevels: MAX_LEVELS, probeNoise: true, noiseAt: (k, h) => noiseLevel(noiseScale[k]!, h) }, trace);
 }
 
 /** The input's own scale: its root mean square (1 for an all-zero input). */

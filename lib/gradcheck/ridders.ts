@@ -31,6 +31,11 @@ export interface RiddersOptions {
   /** The smallest step worth taking (a few units in the last place of x). */
   minStep: number;
   maxLevels: number;
+  /**
+   * Measure the forward's noise at the step the estimates came from with one more pair of
+   * evaluations (full mode: yes; projection mode, where forwards are costly: no).
+   */
+  probeNoise?: boolean;
   /** The noise level of output k at step h: below it an estimate counts as converged. */
   noiseAt(k: number, h: number): number;
 }
@@ -60,6 +65,7 @@ const GROW = 4;
 const SIGNAL = 2 ** 16;
 /** An estimate this close (relative) may stop the tableau when it deteriorates; a rougher one may not. */
 const TRUSTED = 1e-2;
+const CLOSE = 1e-3;
 
 /**
  * `pair(h)` evaluates the function on both sides at step h; `base` is f(x). Vector-valued: every
@@ -75,10 +81,14 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
   // Consecutive levels whose best extrapolation was within TRUSTED of the estimate: one can be luck
   // (two central differences across several periods of sin can agree), two in a row rarely are.
   const streak = new Int32Array(m);
+  // Whether some level so far moved the output at all.
+  const moved = new Uint8Array(m);
   // Gap between one-sided differences at each level, and whether it stayed (a kink) so far.
   const gap = new Float64Array(m);
   const steady = new Uint8Array(m).fill(1);
   const halves: number[] = [];
+  const centrals: Float64Array[] = [];
+  const requested: number[] = [];
   let previous: Float64Array[] = [];
   const traced: { h: number; central: Float64Array }[] | null = trace ? [] : null;
   let level = 0;
@@ -91,9 +101,11 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
     const p = level === 0 ? first : yield* pair(h);
     const half = p.halfStep;
     halves.push(half);
+    requested.push(h);
     const row: Float64Array[] = [new Float64Array(m)];
     for (let k = 0; k < m; k++) row[0]![k] = (p.plus[k]! - p.minus[k]!) / (2 * half);
     traced?.push({ h: half, central: row[0]! });
+    centrals.push(row[0]!);
     for (let c = 1; c <= level; c++) {
       const ratio = (halves[level - c]! / half) ** 2 - 1;
       const col = new Float64Array(m);
@@ -111,6 +123,14 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
       if (noisy || (level > 0 && !(g >= KINK_RATIO * gap[k]!))) steady[k] = 0;
       gap[k] = g;
       if (done[k]) continue;
+      // The output stopped moving although a larger step moved it: the step is below the forward's
+      // own resolution (gelu at x = −4.6 computes 1 + erf(x/√2) ≈ 2e-6 in steps of 6e-8), and the
+      // zero differences below would agree perfectly. Keep what the larger steps found.
+      if (p.plus[k] === p.minus[k] && moved[k]) {
+        done[k] = 1;
+        continue;
+      }
+      if (p.plus[k] !== p.minus[k]) moved[k] = 1;
       let levelBest = Number.POSITIVE_INFINITY;
       let levelValue = Number.NaN;
       for (let c = 1; c <= level; c++) {
@@ -135,7 +155,9 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
       }
       const converged = errors[k]! <= o.noiseAt(k, steps[k]!) + 1e-7 * Math.abs(values[k]!);
       const diagonal = Math.abs(row[level]![k]! - previous[level - 1]![k]!);
-      const trusted = streak[k]! >= 2 || converged;
+      // Two close levels in a row, or one very close: then a worse level means round-off has taken
+      // over (gelu at x = −4.6 turns to noise below h ≈ 0.004), and smaller steps only get worse.
+      const trusted = streak[k]! >= 2 || errors[k]! <= CLOSE * Math.abs(values[k]!) || converged;
       const deteriorated = trusted && (diagonal >= DETERIORATED * errors[k]! || level - lastImproved[k]! >= 2);
       if (converged || deteriorated) done[k] = 1;
       else allDone = false;
@@ -144,6 +166,33 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
     if (allDone) {
       level++;
       break;
+    }
+  }
+  // Round-off the tableau's own differences can hide: past the best level the central differences
+  // jump by |ΔD|·h ≈ the forward's noise where noise has taken over (gelu at x = −4.6, whose
+  // 1 + erf(x/√2) is quantised at 6e-8), and by far less where the estimates still agree.
+  for (let k = 0; k < m; k++) {
+    let jitter = 0;
+    for (let l = Math.max(1, lastImproved[k]! + 1); l < centrals.length; l++) jitter = Math.max(jitter, Math.abs(centrals[l]![k]! - centrals[l - 1]![k]!) * halves[l]!);
+    if (jitter / steps[k]! > errors[k]!) errors[k] = jitter / steps[k]!;
+  }
+  // The forward's noise at the smallest step an estimate came from, measured: the central
+  // difference at a step 1/32 longer differs by truncation's small change for a forward that
+  // rounds only its output, and by about noise/h for one that rounds more inside (gelu's
+  // 1 + erf(x/√2) ≈ 2e-6 in steps of 6e-8, log Σexp with Σ ≈ 1 + 4e-4), which neither the
+  // output's size nor agreeing levels (quantised differences can agree exactly) reveal.
+  let probe = -1;
+  for (let k = 0; k < m; k++) {
+    if (!(values[k] !== 0 && Number.isFinite(values[k]!))) continue;
+    const l = halves.lastIndexOf(steps[k]!);
+    if (l > probe) probe = l;
+  }
+  if (o.probeNoise && probe >= 0) {
+    const stretched = yield* pair(requested[probe]! * (1 + 2 ** -5));
+    for (let k = 0; k < m; k++) {
+      const d = (stretched.plus[k]! - stretched.minus[k]!) / (2 * stretched.halfStep);
+      const measured = (Math.abs(d - centrals[probe]![k]!) * halves[probe]!) / steps[k]!;
+      if (measured > errors[k]!) errors[k] = measured;
     }
   }
   // Nothing converged for an output (every level non-finite, say): fall back on the last central difference.
