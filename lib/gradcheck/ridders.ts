@@ -89,6 +89,9 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
   const halves: number[] = [];
   const centrals: Float64Array[] = [];
   const requested: number[] = [];
+  // Each level's best extrapolation and its error, per output: re-weighed once the noise is measured.
+  const levelErrors: Float64Array[] = [];
+  const levelValues: Float64Array[] = [];
   let previous: Float64Array[] = [];
   const traced: { h: number; central: Float64Array }[] | null = trace ? [] : null;
   let level = 0;
@@ -103,6 +106,8 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
     halves.push(half);
     requested.push(h);
     const row: Float64Array[] = [new Float64Array(m)];
+    levelErrors.push(new Float64Array(m).fill(Number.POSITIVE_INFINITY));
+    levelValues.push(new Float64Array(m).fill(Number.NaN));
     for (let k = 0; k < m; k++) row[0]![k] = (p.plus[k]! - p.minus[k]!) / (2 * half);
     traced?.push({ h: half, central: row[0]! });
     centrals.push(row[0]!);
@@ -147,6 +152,8 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
           lastImproved[k] = level;
         }
       }
+      levelErrors[level]![k] = levelBest;
+      levelValues[level]![k] = levelValue;
       streak[k] = levelBest <= TRUSTED * Math.abs(levelValue) ? streak[k]! + 1 : 0;
       // Three levels at least: two central differences can agree by coincidence (tanh across its step).
       if (level < 2) {
@@ -168,19 +175,13 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
       break;
     }
   }
-  // Round-off the tableau's own differences can hide: past the best level the central differences
-  // jump by |ΔD|·h ≈ the forward's noise where noise has taken over (gelu at x = −4.6, whose
-  // 1 + erf(x/√2) is quantised at 6e-8), and by far less where the estimates still agree.
-  for (let k = 0; k < m; k++) {
-    let jitter = 0;
-    for (let l = Math.max(1, lastImproved[k]! + 1); l < centrals.length; l++) jitter = Math.max(jitter, Math.abs(centrals[l]![k]! - centrals[l - 1]![k]!) * halves[l]!);
-    if (jitter / steps[k]! > errors[k]!) errors[k] = jitter / steps[k]!;
-  }
-  // The forward's noise at the smallest step an estimate came from, measured: the central
+  // The forward's noise, measured at the smallest step an estimate came from: the central
   // difference at a step 1/32 longer differs by truncation's small change for a forward that
   // rounds only its output, and by about noise/h for one that rounds more inside (gelu's
   // 1 + erf(x/√2) ≈ 2e-6 in steps of 6e-8, log Σexp with Σ ≈ 1 + 4e-4), which neither the
-  // output's size nor agreeing levels (quantised differences can agree exactly) reveal.
+  // output's size nor agreeing levels (quantised differences can agree exactly) reveal. Each
+  // level's estimate is then weighed by its error plus that noise over its step, and the best
+  // kept: smaller steps win only while the noise they add is below what they remove.
   let probe = -1;
   for (let k = 0; k < m; k++) {
     if (!(values[k] !== 0 && Number.isFinite(values[k]!))) continue;
@@ -191,8 +192,29 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
     const stretched = yield* pair(requested[probe]! * (1 + 2 ** -5));
     for (let k = 0; k < m; k++) {
       const d = (stretched.plus[k]! - stretched.minus[k]!) / (2 * stretched.halfStep);
-      const measured = (Math.abs(d - centrals[probe]![k]!) * halves[probe]!) / steps[k]!;
-      if (measured > errors[k]!) errors[k] = measured;
+      const noise = Math.abs(d - centrals[probe]![k]!) * halves[probe]!;
+      if (!(noise > 0)) continue;
+      let best = -1;
+      let bestWeighed = Number.POSITIVE_INFINITY;
+      for (let l = 1; l < levelErrors.length; l++) {
+        const weighed = levelErrors[l]![k]! + noise / halves[l]!;
+        if (weighed < bestWeighed) {
+          bestWeighed = weighed;
+          best = l;
+        }
+      }
+      if (best < 0) continue;
+      values[k] = levelValues[best]![k]!;
+      errors[k] = bestWeighed;
+      steps[k] = halves[best]!;
+    }
+  } else {
+    // Without a probe: past the best level the central differences jump by |ΔD|·h ≈ the
+    // forward's noise where noise has taken over, and by far less where estimates still agree.
+    for (let k = 0; k < m; k++) {
+      let jitter = 0;
+      for (let l = Math.max(1, lastImproved[k]! + 1); l < centrals.length; l++) jitter = Math.max(jitter, Math.abs(centrals[l]![k]! - centrals[l - 1]![k]!) * halves[l]!);
+      if (jitter / steps[k]! > errors[k]!) errors[k] = jitter / steps[k]!;
     }
   }
   // Nothing converged for an output (every level non-finite, say): fall back on the last central difference.
