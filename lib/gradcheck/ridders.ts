@@ -89,6 +89,7 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
   const halves: number[] = [];
   const centrals: Float64Array[] = [];
   const requested: number[] = [];
+  const deltas: Float64Array[] = [];
   // Each level's best extrapolation and its error, per output: re-weighed once the noise is measured.
   const levelErrors: Float64Array[] = [];
   const levelValues: Float64Array[] = [];
@@ -111,6 +112,7 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
     for (let k = 0; k < m; k++) row[0]![k] = (p.plus[k]! - p.minus[k]!) / (2 * half);
     traced?.push({ h: half, central: row[0]! });
     centrals.push(row[0]!);
+    deltas.push(Float64Array.from(p.plus, (v, k) => v - p.minus[k]!));
     for (let c = 1; c <= level; c++) {
       const ratio = (halves[level - c]! / half) ** 2 - 1;
       const col = new Float64Array(m);
@@ -191,8 +193,11 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
   if (o.probeNoise && probe >= 0) {
     const stretched = yield* pair(requested[probe]! * (1 + 2 ** -5));
     for (let k = 0; k < m; k++) {
-      const d = (stretched.plus[k]! - stretched.minus[k]!) / (2 * stretched.halfStep);
-      const noise = Math.abs(d - centrals[probe]![k]!) * halves[probe]!;
+      const delta = stretched.plus[k]! - stretched.minus[k]!;
+      const d = delta / (2 * stretched.halfStep);
+      // The same difference at a longer step: the output moves in quanta this step cannot split.
+      const quantised = delta === deltas[probe]![k]! && delta !== 0 ? Math.abs(delta) / 2 : 0;
+      const noise = Math.max(quantised, Math.abs(d - centrals[probe]![k]!) * halves[probe]!);
       if (!(noise > 0)) continue;
       let best = -1;
       let bestWeighed = Number.POSITIVE_INFINITY;
