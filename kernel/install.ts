@@ -5,17 +5,20 @@
  *
  *   npx tsx kernel/install.ts [--user | --system | --prefix DIR] [--uninstall]
  *
- * Default: --system as root (/usr/local/share/jupyter/kernels/gradlab), --user otherwise (the
- * user's Jupyter data dir, $JUPYTER_DATA_DIR if set). Running it again changes nothing; after
- * moving the checkout or changing Node, it rewrites the kernelspec. Jupyter itself is checked
- * first and, if missing, installed with apt (root) or named with the command that installs it.
+ * Default: --user (the user's Jupyter data dir, $JUPYTER_DATA_DIR if set), root included: a
+ * system-wide kernelspec (/usr/local/share/jupyter/kernels/gradlab) would send every user's
+ * notebooks to whichever checkout installed it last, so it is written only when --system asks.
+ * It prints where the kernelspec is and which checkout and Node it runs. Running it again changes
+ * nothing; after moving the checkout or changing Node, it rewrites the kernelspec. Jupyter itself
+ * is checked first and, if missing, installed with apt (root) or named with the command that
+ * installs it.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KERNEL_DISPLAY_NAME, KERNEL_NAME } from "./build_notebooks";
-import { SystemDepsError, ensureSystemDeps, isRoot, jupyterPython } from "./system_deps";
+import { SystemDepsError, ensureSystemDeps, jupyterPython } from "./system_deps";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const LAUNCHER = join(ROOT, "kernel", "launch.cjs");
@@ -42,7 +45,12 @@ export function kernelSpec(): object {
 }
 
 export function defaultMode(): InstallMode {
-  return isRoot() ? { kind: "system" } : { kind: "user" };
+  return { kind: "user" };
+}
+
+/** One line: what the kernelspec starts (launcher, checkout, Node). */
+export function describeKernelSpec(): string {
+  return `it runs ${LAUNCHER} (the checkout at ${ROOT}) on ${process.execPath} (Node ${process.version})`;
 }
 
 /** Where Jupyter keeps kernelspecs for a mode, as Jupyter itself computes it. */
@@ -112,7 +120,8 @@ export function main(args: string[]): number {
     ensureSystemDeps({ jupyter: true });
     const r = installKernel(mode);
     const verb = { installed: "installed", updated: "updated", unchanged: "already up to date:" }[r.action as "installed" | "updated" | "unchanged"];
-    console.log(`gradlab kernel "${KERNEL_DISPLAY_NAME}" ${verb} ${r.dir}`);
+    console.log(`gradlab kernel "${KERNEL_DISPLAY_NAME}" ${verb} ${r.dir}${mode.kind === "user" ? " (for this user; --system installs it for everyone)" : ""}`);
+    console.log(`  ${describeKernelSpec()}`);
     if (r.shadowedBy) console.log(`note: Jupyter will pick the gradlab kernelspec at ${r.shadowedBy} first; remove it or install there`);
     return 0;
   } catch (error) {

@@ -1,10 +1,13 @@
 /**
  * The main job (`npm start`): sets up everything the notebooks need, runs them, says where they are.
  *
- *   1. Jupyter, installed with apt if missing (as root; otherwise the command to run is printed);
- *   2. the gradlab kernel (kernel/install.ts; nothing changes when it is already there);
- *   3. every notebook in notebooks/ executed into out/notebooks/ (.ipynb with outputs, and .html);
- *   4. where they are, and how to open them in Jupyter.
+ *   1. the package build, lib/ → dist/ (what the kernel's `import … from "gradlab"` loads; skipped
+ *      when dist/ is current);
+ *   2. Jupyter, installed with apt if missing (as root; otherwise the command to run is printed);
+ *   3. the gradlab kernel (kernel/install.ts; nothing changes when it is already there);
+ *   4. every notebook in notebooks/ executed into out/notebooks/ (.ipynb with outputs, and .html),
+ *      then marked trusted, so that Jupyter runs their plot scripts when they are opened;
+ *   5. where they are, and how to open them in Jupyter.
  *
  * Options: --out DIR (default out/notebooks), --user | --system | --prefix DIR (where the kernel goes).
  * Environment: GRADLAB_BACKEND picks the tfjs backend (default auto).
@@ -13,7 +16,8 @@ import { readdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KERNEL_DISPLAY_NAME, NOTEBOOK_DIR } from "./build_notebooks";
-import { ROOT, installKernel, type InstallMode } from "./install";
+import { BuildError, buildPackage } from "./build_package";
+import { ROOT, describeKernelSpec, installKernel, type InstallMode } from "./install";
 import { describeFailure, executeNotebooks, trustNotebooks } from "./run_notebooks";
 import { SystemDepsError, chromiumPresent, ensureSystemDeps, installAdvice } from "./system_deps";
 
@@ -33,17 +37,22 @@ async function main(args: string[]): Promise<number> {
   }
   const rel = (p: string) => relative(process.cwd(), p) || ".";
 
-  console.log("1/3 Jupyter");
+  console.log("1/4 gradlab package (lib/ → dist/)");
+  const build = buildPackage();
+  console.log(`    ${build.built ? `built ${build.files} modules in ${build.seconds.toFixed(1)} s` : "up to date"}`);
+
+  console.log("2/4 Jupyter");
   const jupyter = ensureSystemDeps({ jupyter: true })!;
   console.log(`    ${jupyter.python}: nbconvert ${jupyter.versions.nbconvert}, nbclient ${jupyter.versions.nbclient}, jupyter_client ${jupyter.versions.jupyter_client}`);
 
-  console.log("2/3 gradlab kernel");
+  console.log("3/4 gradlab kernel");
   const kernel = installKernel(mode);
   console.log(`    "${KERNEL_DISPLAY_NAME}" ${kernel.action === "unchanged" ? "already installed at" : `${kernel.action} at`} ${kernel.dir}`);
+  console.log(`    ${describeKernelSpec()}`);
   if (kernel.shadowedBy) console.log(`    note: Jupyter picks the gradlab kernelspec at ${kernel.shadowedBy} first`);
   const env = mode?.kind === "prefix" ? { JUPYTER_PATH: join(resolve(mode.prefix), "share", "jupyter") } : {};
 
-  console.log(`3/3 notebooks → ${rel(outDir)}/ (backend: ${process.env.GRADLAB_BACKEND || "auto"})`);
+  console.log(`4/4 notebooks → ${rel(outDir)}/ (backend: ${process.env.GRADLAB_BACKEND || "auto"})`);
   const notebooks = readdirSync(NOTEBOOK_DIR)
     .filter((f) => f.endsWith(".ipynb"))
     .sort()
@@ -59,7 +68,7 @@ async function main(args: string[]): Promise<number> {
     if (problem) console.log(`      ${problem.replace(/\n/g, "\n      ")}`);
   }
   const executed = runs.flatMap((r) => (r.executed ? [r.executed] : []));
-  await trustNotebooks(executed, env);
+  if (!(await trustNotebooks(executed, env))) console.log("    note: `python3 -m nbformat.sign` failed, so Jupyter will not run the plots' scripts until you trust the notebooks (File → Trust Notebook)");
   console.log(`\n${runs.length - failed} of ${runs.length} notebooks ran cleanly in ${seconds.toFixed(1)} s.`);
   console.log(`
 Read them:  open ${rel(outDir)}/*.html in a browser (self-contained, offline).
@@ -77,7 +86,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (error) => {
-      console.error(error instanceof SystemDepsError ? `gradlab: ${error.message}` : error);
+      console.error(error instanceof SystemDepsError || error instanceof BuildError ? `gradlab: ${error.message}` : error);
       process.exitCode = 1;
     },
   );

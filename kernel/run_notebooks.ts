@@ -1,8 +1,10 @@
 /**
  * Executes notebooks with `jupyter nbconvert --execute` on the gradlab kernel, then converts each
- * executed notebook to HTML. Execution runs with --allow-errors so that a failing notebook is
- * still written, outputs and all; the verdict comes from reading it: the first code cell with an
- * error output or anything on stderr (tslab reports errors there, compile errors included).
+ * executed notebook to HTML. Execution runs with --allow-errors, so that a failing notebook is
+ * still written, outputs and all, and the cells after a failing one still run (the kernel honours
+ * the stop_on_error: false that nbclient sends); the verdict comes from reading it: the first code
+ * cell with an error output (the kernel reports thrown errors and TypeScript compile errors as
+ * Jupyter errors).
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -47,6 +49,8 @@ export interface NotebookCell {
   source: string | string[];
   outputs?: Output[];
   execution_count?: number | null;
+  /** nbclient records `execution`: ISO times of "iopub.status.busy", "shell.execute_reply", … */
+  metadata?: Record<string, unknown>;
 }
 
 export interface Notebook {
@@ -65,12 +69,8 @@ export function firstFailure(notebook: Notebook): CellFailure | null {
     const source = joinText(cell.source);
     if (source.trim() === "") continue;
     const firstLine = source.split("\n").find((l) => l.trim() !== "") ?? "";
-    const errors = (cell.outputs ?? []).flatMap((o) => {
-      if (o.output_type === "error") return [`${o.ename ?? "Error"}: ${o.evalue ?? ""}`.trim()];
-      if (o.output_type === "stream" && o.name === "stderr") return [joinText(o.text).trim()];
-      return [];
-    });
-    // tslab reports no execution counts and sends no `error` outputs: what it prints on stderr is the error.
+    // Only errors: stderr carries warnings too (tfjs's, ONNX Runtime's), which do not fail a cell.
+    const errors = (cell.outputs ?? []).flatMap((o) => (o.output_type === "error" ? [`${o.ename ?? "Error"}: ${o.evalue ?? ""}`.trim()] : []));
     if (errors.length > 0) return { cell: index + 1, codeCell, firstLine, reason: errors.join("\n") };
   }
   return null;

@@ -56,7 +56,7 @@ describe("figures in a standalone page, offline", () => {
     const { writeFileSync } = await import("node:fs");
     writeFileSync(bare, page);
     const missing = await checkPage(browser, bare);
-    assert.match(missing.plots[0]!.problem ?? "", /plotly\.js is not loaded here; run the notebook's first cell/);
+    assert.match(missing.plots[0]!.problem ?? "", /plotly\.js is not loaded here; run the cell that embeds it/);
     assert.match(figureHtml(nasty), /data-figure="nasty-text"/);
   });
 

@@ -44,14 +44,23 @@ describeEachBackend("defineFunction", () => {
     });
   });
 
-  it("rejects a gradient whose shape differs from its input's, naming the input and both shapes", () => {
+  it("sums a gradient of a broadcast shape to its input's shape, as PyTorch's engine does", () => {
     const op = linearWith("UNSUMMED_BIAS", (dy, x, w) => [tf.matMul(dy, w), tf.matMul(dy, x, true), dy]);
+    const xs = inputs(new Generator(2), 4, 3, 2);
+    const ours = gradsOf((...a) => op.apply(...a), xs);
+    const reference = gradsOf((...a) => LinearF.apply(...a), xs);
+    assert.deepEqual(ours[2]!.shape, [2]);
+    assertClose(ours[2]!.dataSync(), reference[2]!.dataSync(), { rtol: FLOAT32_OP_RTOL, atol: 1e-6 }, "bias gradient");
+    tf.dispose([...xs, ...ours, ...reference]);
+  });
+
+  it("rejects a gradient whose shape does not broadcast to its input's, naming the input and both shapes", () => {
+    const op = linearWith("WRONG_AXIS_BIAS", (dy, x, w) => [tf.matMul(dy, w), tf.matMul(dy, x, true), tf.sum(dy, 1)]);
     const xs = inputs(new Generator(2), 4, 3, 2);
     assert.throws(() => gradsOf((...a) => op.apply(...a), xs), (e: Error) => {
       assert.ok(e instanceof BackwardContractError);
       assert.equal(e.inputIndex, 2);
-      assert.match(e.message, /UNSUMMED_BIAS\.backward: gradient for input 2 \(bias\) has shape \[4, 2\], but the input has shape \[2\]/);
-      assert.match(e.message, /summing it over axis 0/);
+      assert.match(e.message, /WRONG_AXIS_BIAS\.backward: gradient for input 2 \(bias\) has shape \[4\], but the input has shape \[2\], and it does not broadcast to it/);
       return true;
     });
   });
@@ -78,7 +87,7 @@ describeEachBackend("defineFunction", () => {
   it("checks apply's arguments and forward's result", () => {
     assert.throws(() => (LinearF.apply as (...a: unknown[]) => tf.Tensor)(tf.ones([1, 2]), [[1, 2]], tf.ones([1])), /MYLINEAR\.apply: input 1 \(weight\) is an array of length 1, expected a tf\.Tensor/);
     const noReturn = defineFunction<[tf.Tensor]>({ name: "NO_RETURN", forward: () => undefined as unknown as tf.Tensor, backward: (_ctx, dy) => [dy] });
-    assert.throws(() => noReturn.apply(tf.ones([2])), /NO_RETURN\.forward must return a tf\.Tensor, got undefined/);
+    assert.throws(() => noReturn.apply(tf.ones([2])), /NO_RETURN\.forward must return a tf\.Tensor or a non-empty array of tf\.Tensors, got undefined/);
     assert.throws(() => defineFunction({ name: "", forward: (_c, x: tf.Tensor) => x, backward: (_c, dy) => dy }), /name/);
   });
 

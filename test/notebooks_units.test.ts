@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { notebookFromMarkdown } from "../kernel/build_notebooks";
-import { LAUNCHER, kernelSpec } from "../kernel/install";
+import { createRequire } from "node:module";
+import { LAUNCHER, defaultMode, kernelSpec } from "../kernel/install";
 import { describeFailure, firstFailure, type Notebook } from "../kernel/run_notebooks";
 import { aptCommand, SYSTEM_PACKAGES } from "../kernel/system_deps";
 import { display, formatNumber, preformatted, texNumber } from "../lib/notebook/display";
@@ -43,15 +44,22 @@ describe("reading an executed notebook", () => {
   const cell = (source: string, outputs: object[]) => ({ cell_type: "code", source, outputs, execution_count: null });
   const md = { cell_type: "markdown", source: "text" };
 
-  it("finds the first cell with stderr or an error output, by position and first line", () => {
+  it("finds the first cell with an error output, by position and first line; stderr alone is no failure", () => {
     const nb = {
       metadata: {},
-      cells: [md, cell("const a = 1;", [{ output_type: "stream", name: "stdout", text: "fine" }]), md, cell("\nboom();\nmore()", [{ output_type: "stream", name: "stderr", text: ["ReferenceError: boom is not defined\n", "    at …"] }]), cell("later()", [{ output_type: "error", ename: "E", evalue: "v" }])],
+      cells: [
+        md,
+        cell("const a = 1;", [{ output_type: "stream", name: "stdout", text: "fine" }, { output_type: "stream", name: "stderr", text: "a warning\n" }]),
+        md,
+        cell("\nboom();\nmore()", [{ output_type: "error", ename: "ReferenceError", evalue: "boom is not defined", traceback: ["ReferenceError: boom is not defined", "    at …"] }]),
+        cell("later()", [{ output_type: "error", ename: "E", evalue: "v" }]),
+      ],
     } as Notebook;
     const f = firstFailure(nb)!;
     assert.deepEqual([f.cell, f.codeCell, f.firstLine], [4, 2, "boom();"]);
-    assert.match(describeFailure("x", f), /^x: cell 4 \(code cell 2, `boom\(\);`\) failed:\n {4}ReferenceError: boom is not defined/);
+    assert.match(describeFailure("x", f), /^x: cell 4 \(code cell 2, `boom\(\);`\) failed:\n {4}ReferenceError: boom is not defined$/);
     assert.equal(firstFailure({ metadata: {}, cells: [md, cell("ok()", [{ output_type: "display_data", data: { "text/plain": "x" } }])] } as Notebook), null);
+    assert.equal(firstFailure({ metadata: {}, cells: [cell("warn()", [{ output_type: "stream", name: "stderr", text: "careful" }])] } as Notebook), null);
     assert.match(firstFailure({ metadata: {}, cells: [cell("x", [{ output_type: "error", ename: "TypeError", evalue: "nope" }])] } as Notebook)!.reason, /^TypeError: nope$/);
   });
 });
@@ -120,6 +128,35 @@ describe("kernelspec", () => {
     assert.deepEqual(spec.argv, [process.execPath, LAUNCHER, "--config-path", "{connection_file}"]);
     assert.ok(spec.argv.slice(0, 2).every((p) => p.startsWith("/")));
     assert.equal(spec.display_name, "TypeScript (gradlab)");
+    assert.deepEqual(defaultMode(), { kind: "user" }, "without --system the kernelspec is the user's, as root too");
     assert.equal(aptCommand(SYSTEM_PACKAGES), "apt-get install -y --no-install-recommends jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client chromium");
+  });
+});
+
+describe("the kernel's error messages (kernel/tslab_kernel.cjs)", () => {
+  type JupyterError = { ename: string; evalue: string; traceback: string[] };
+  type Report = { kind: "thrown"; value: unknown } | { kind: "diagnostic"; file: string; line: number; column: number; text: string };
+  const { jupyterError } = createRequire(import.meta.url)("../kernel/tslab_kernel.cjs") as { jupyterError(reports: Report[]): JupyterError };
+
+  it("a thrown Error gives its name, message and stack, without the kernel's own frames", () => {
+    const error = new RangeError("lr must be positive");
+    error.stack = ["RangeError: lr must be positive", "    at evalmachine.<anonymous>:2:7", "    at Script.runInThisContext (node:vm:135:14)", "    at execute (/x/node_modules/tslab/dist/executor.js:170:42)"].join("\n");
+    assert.deepEqual(jupyterError([{ kind: "thrown", value: error }]), { ename: "RangeError", evalue: "lr must be positive", traceback: ["RangeError: lr must be positive", "    at evalmachine.<anonymous>:2:7"] });
+  });
+
+  it("TypeScript diagnostics are one TSError naming each line:column and message", () => {
+    const e = jupyterError([
+      { kind: "diagnostic", file: "", line: 1, column: 7, text: "Type 'string' is not assignable to type 'number'." },
+      { kind: "diagnostic", file: "helper.ts", line: 3, column: 1, text: "Cannot find name 'x'." },
+    ]);
+    assert.equal(e.ename, "TSError");
+    assert.equal(e.evalue, "1:7 - Type 'string' is not assignable to type 'number'. (and 1 more)");
+    assert.deepEqual(e.traceback, ["TypeScript did not compile the cell (2 errors):", "1:7 - Type 'string' is not assignable to type 'number'.", "helper.ts 3:1 - Cannot find name 'x'."]);
+  });
+
+  it("a thrown non-Error value is named by its type and shown as Node prints it", () => {
+    assert.deepEqual(jupyterError([{ kind: "thrown", value: "plain string" }]), { ename: "String", evalue: "'plain string'", traceback: ["Uncaught 'plain string'"] });
+    assert.deepEqual(jupyterError([{ kind: "thrown", value: undefined }]).ename, "undefined");
+    assert.match(jupyterError([]).evalue, /failed without saying why/);
   });
 });

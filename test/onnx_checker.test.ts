@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { exportOnnx } from "../lib/onnx/export";
 import { onnx } from "../lib/onnx/proto";
+import { kernelModelInput, kernelModels } from "./support/onnx_kernel_models";
 import { ONNX_CHECKER_MISSING, onnxCheckerError, seedModel, TORCH_ONNX_BYTES, TwoLayer } from "./support/onnx_models";
 
 const SKIP = ONNX_CHECKER_MISSING ?? false;
@@ -29,6 +30,19 @@ describe("onnx.checker.check_model (full_check)", () => {
         const model = new TwoLayer();
         assert.equal(onnxCheckerError(await exportOnnx(model, undefined, { customOps, opset })), null);
         model.dispose();
+      });
+    }
+  }
+
+  for (const [name, entry] of kernelModels()) {
+    for (const [opset, dtype] of [[17, "float32"], [11, "float32"], [17, "float64"]] as const) {
+      it(`passes the ${name} (plain tfjs ops) at opset ${opset}, ${dtype}, dynamic batch`, { skip: SKIP }, async () => {
+        const model = entry.make();
+        const example = kernelModelInput(entry, 2, 1);
+        const bytes = await exportOnnx(model, undefined, { example, opset, dtype, dynamicAxes: BATCH });
+        example.dispose();
+        model.dispose();
+        assert.equal(onnxCheckerError(bytes), null);
       });
     }
   }

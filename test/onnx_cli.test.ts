@@ -131,7 +131,7 @@ describe("export and predict tasks", () => {
     assert.equal(existsSync(join(TMP, "opset9.onnx")), false);
     assertUsageError(runs[3]!, "predict", /--model is required/);
     assertUsageError(runs[4]!, "predict", /not a readable ONNX model/);
-    assertUsageError(runs[5]!, "predict", /--x: row 0, value 1 is "a", not a number/);
-    assertUsageError(runs[6]!, "predict", /input 0 \("x"\) has shape \[1, 3\], but the model declares \[1, 2\]/);
+    assertUsageError(runs[5]!, "predict", /--x: row 0, value 1 is "a", not a finite decimal number/);
+    assertUsageError(runs[6]!, "predict", /--x has 3 values per row, but --model .*seed_torch\.onnx takes 2 \(input shape \[(batch|1), 2\]\); give rows of 2 numbers, e\.g\. --x 1,2/);
   });
 });

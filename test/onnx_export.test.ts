@@ -155,7 +155,7 @@ describeEachBackend("exportOnnx", () => {
     model.dispose();
   });
 
-  it("a forward with tfjs ops outside any defineFunction op is refused, saying which input or output escaped the trace", async () => {
+  it("a forward mixing defineFunction ops with plain tfjs ops exports all of them; constants made in forward become initializers", async () => {
     class ReluAfter extends Module {
       readonly inner = seedModel();
       readonly inFeatures = 2;
@@ -177,14 +177,64 @@ describeEachBackend("exportOnnx", () => {
         return tf.matMul(x, this.w.value);
       }
     }
-    for (const [model, pattern] of [
-      [new ReluAfter(), /the forward's output was computed by tfjs ops after the last defineFunction op/],
-      [new ScaleBefore(), /input 0 \(x\) of MYLINEAR \(call 1 of 1\) was computed by tfjs ops outside any defineFunction op/],
-      [new NoOps(), /the forward's output was computed without any defineFunction op/],
-    ] as const) {
-      await rejectsExport(() => exportOnnx(model), pattern);
+    class RawVariable extends Module {
+      // Not a Parameter, so no parameter name: exported at its current value, as a constant.
+      readonly scale = tf.variable(tf.tensor1d([2, 3]), false);
+      readonly inFeatures = 2;
+      forward(x: tf.Tensor): tf.Tensor {
+        return tf.mul(x, this.scale);
+      }
+    }
+    class Unchanged extends Module {
+      readonly inFeatures = 2;
+      forward(x: tf.Tensor): tf.Tensor {
+        return x;
+      }
+    }
+    class MadeInForward extends Module {
+      readonly inFeatures = 2;
+      forward(): tf.Tensor {
+        return tf.tensor2d([[1, 2]]);
+      }
+    }
+    const cases: [Module, string[][], string[]][] = [
+      [new ReluAfter(), [["gradlab", "MYLINEAR", "x", "inner.weight", "inner.bias"], ["", "Relu", "MYLINEAR_output"]], ["inner.weight", "inner.bias"]],
+      [new ScaleBefore(), [["", "Mul", "x", "constant_0"], ["gradlab", "MYLINEAR", "Mul_output", "inner.weight", "inner.bias"]], ["inner.weight", "inner.bias", "constant_0"]],
+      [new NoOps(), [["", "MatMul", "x", "w"]], ["w"]],
+      [new RawVariable(), [["", "Mul", "x", "constant_0"]], ["constant_0"]],
+      [new Unchanged(), [["", "Identity", "x"]], []],
+      [new MadeInForward(), [["", "Identity", "constant_0"]], ["constant_0"]],
+    ];
+    for (const [model, nodes, initializers] of cases) {
+      const g = decode(await exportOnnx(model)).graph!;
+      assert.deepEqual(g.node!.map((n) => [n.domain, n.opType, ...n.input!]), nodes, model.constructor.name);
+      assert.deepEqual(g.node!.at(-1)!.output, ["y"]);
+      assert.deepEqual(g.initializer!.map((t) => t.name), initializers);
       model.dispose();
     }
+  });
+
+  it('traces in eval mode by default, as torch.onnx.export does ("train" and "preserve" on request), and puts every module\'s flag back', async () => {
+    class HalvesInTraining extends Module {
+      forward(x: tf.Tensor): tf.Tensor {
+        return this.training ? tf.mul(x, 0.5) : tf.relu(x);
+      }
+    }
+    class Net extends Module {
+      readonly inner = new HalvesInTraining();
+      readonly inFeatures = 2;
+      forward(x: tf.Tensor): tf.Tensor {
+        return this.inner.forward(x);
+      }
+    }
+    const model = new Net();
+    model.inner.training = false; // a sub-module in its own mode must keep it
+    const opTypes = async (training?: "eval" | "train" | "preserve") => decode(await exportOnnx(model, undefined, { training })).graph!.node!.map((n) => n.opType);
+    assert.deepEqual(await opTypes(), ["Relu"]);
+    assert.deepEqual(await opTypes("train"), ["Mul"]);
+    assert.deepEqual(await opTypes("preserve"), ["Relu"]);
+    assert.deepEqual([model.training, model.inner.training], [true, false]);
+    await rejectsExport(() => exportOnnx(model, undefined, { training: "inference" as never }), /training must be one of "eval", "train", "preserve", got "inference"/);
   });
 
   it("an op without `lower` exports only as opaque; the error says what to add", async () => {

@@ -2,7 +2,11 @@
  * importOnnx: gradlab's own exports in every mode (round trip: same outputs, same parameters),
  * PyTorch's export of the seed (gives PyTorch's output), Gemm and MatMul + Add models as other
  * tools write them (checked against float64 host arithmetic), training an imported model further,
- * exporting it again, describing a file, and every kind of file it must refuse, by name.
+ * exporting it again, describing a file, and every kind of file it must refuse, by name. Then
+ * run() by name with several outputs, a user's defineFunction op for a custom node (attributes as
+ * its arguments, its own backward), model-local functions with attributes, and int64 shape
+ * arithmetic over a symbolic batch. PyTorch's larger exports: onnx_torch.test.ts; ONNX's own
+ * conformance data: onnx_conformance.test.ts; untrusted bytes and budgets: onnx_fuzz.test.ts.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,7 +15,9 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { backward } from "../lib/autograd/backward";
+import { defineFunction } from "../lib/function";
 import { Linear } from "../lib/nn/linear";
+import { Module } from "../lib/nn/module";
 import { mseLoss } from "../lib/nn/mse_loss";
 import { SGD } from "../lib/optim/sgd";
 import { describeOnnx, formatOnnxDescription } from "../lib/onnx/describe";
@@ -19,6 +25,7 @@ import { OnnxImportError } from "../lib/onnx/errors";
 import { exportOnnx } from "../lib/onnx/export";
 import { importOnnx } from "../lib/onnx/import";
 import { OnnxModel } from "../lib/onnx/onnx_model";
+import type { OnnxTypes } from "../lib/onnx/proto";
 import { assertClose, hostLinear } from "./support/assert_close";
 import { describeEachBackend } from "./support/backends";
 import {
@@ -261,8 +268,8 @@ describe("importOnnx refuses what it cannot run, saying what and where", () => {
 
   it("an unsupported op: names the op, the node and what is supported", async () => {
     throwsImport(
-      () => importOnnx(encodeModel(linearGraph({ node: [node("Softmax", ["x"], ["y"], { name: "probs" })] }))),
-      /node "probs" \(Softmax\): op Softmax is not supported; gradlab runs Add, Gemm, Identity, MatMul, Relu \(default ONNX domain\) and MYLINEAR \(any domain\)/,
+      () => importOnnx(encodeModel(linearGraph({ node: [node("LSTM", ["x"], ["y"], { name: "rnn" })] }))),
+      /node "rnn" \(LSTM\): op LSTM is not supported; gradlab runs \d+ standard ONNX ops \(Abs, Acos, .*\), MYLINEAR \(any domain\) and the ops given in importOnnx's `ops` option/,
     );
     throwsImport(() => importOnnx(encodeModel(linearGraph({ node: [node("Gemm", ["x", "W", "b"], ["y"], { domain: "com.example" })] }))), /op com\.example\.Gemm is not supported/);
   });
@@ -280,7 +287,7 @@ describe("importOnnx refuses what it cannot run, saying what and where", () => {
   });
 
   it("absurd sizes are refused before anything is allocated", async () => {
-    throwsImport(() => importOnnx(encodeModel(linearGraph({ initializer: [floatInit("W", [2 ** 31 - 1, 2 ** 31 - 1], [1, 2]), floatInit("b", [1], [3])] }))), /initializer "W": shape \[2147483647, 2147483647\] has more than 268435456 elements/);
+    throwsImport(() => importOnnx(encodeModel(linearGraph({ initializer: [floatInit("W", [2 ** 31 - 1, 2 ** 31 - 1], [1, 2]), floatInit("b", [1], [3])] }))), /budget maxTensorElements exceeded at initializer "W": shape \[2147483647, 2147483647\] holds more than 2⁵³ elements; the budget is 134217728/);
     throwsImport(() => importOnnx(encodeModel(linearGraph({ initializer: [floatInit("W", [2 ** 40, 1], [1, 2]), floatInit("b", [1], [3])] }))), /initializer "W": dimension 0 is 1099511627776; dimensions must lie in \[0, 2147483647\]/);
     throwsImport(() => importOnnx(encodeModel(linearGraph({ initializer: [floatInit("W", [-1, 2], [1, 2]), floatInit("b", [1], [3])] }))), /dimension 0 is -1/);
     throwsImport(() => importOnnx(encodeModel(linearGraph({ initializer: [floatInit("W", [1000, 1000], [1, 2]), floatInit("b", [1], [3])] }))), /shape \[1000, 1000\] needs 1000000 elements of float32, but it holds 2 values/);
@@ -295,13 +302,15 @@ describe("importOnnx refuses what it cannot run, saying what and where", () => {
     throwsImport(() => importOnnx(encodeModel(linearGraph({ node: [node("Gemm", ["x", "W", "b"], ["W"])] }))), /writes "W", which is a graph input or an initializer/);
     throwsImport(() => importOnnx(encodeModel(linearGraph({ node: [node("Identity", ["x"], ["y"]), node("Relu", ["x"], ["y"])] }))), /value "y" is produced twice/);
     throwsImport(() => importOnnx(encodeModel(linearGraph({ node: [node("Gemm", ["x"], ["y"])] }))), /has 1 inputs; Gemm takes 2 to 3/);
-    throwsImport(() => importOnnx(encodeModel(linearGraph({ node: [node("Gemm", ["x", "W", "b"], ["y"], { attribute: [intAttr("broadcast", 1)] })] }))), /attribute "broadcast" is not supported \(gradlab reads alpha, beta, transA, transB\)/);
-    throwsImport(() => importOnnx(encodeModel(linearGraph({ node: [node("Gemm", ["x", "W", "b"], ["y"], { attribute: [floatAttr("transB", 1)] })] }))), /attribute "transB" must be an INT/);
-    throwsImport(() => importOnnx(encodeModel(linearGraph({ output: [tensorInfo("y", [1]), tensorInfo("x", [1])] }))), /the graph has 2 outputs/);
-    throwsImport(() => importOnnx(encodeModel(linearGraph({ input: [tensorInfo("x", ["N", 2], 7)] }))), /graph input "x" has element type int64/);
+    throwsImport(() => importOnnx(encodeModel(linearGraph({ node: [node("Gemm", ["x", "W", "b"], ["y"], { attribute: [intAttr("foo", 1)] })] }))), /attribute "foo" of Gemm is not supported \(gradlab reads alpha, beta, transA, transB, broadcast\)/);
+    throwsImport(() => importOnnx(encodeModel(linearGraph({ node: [node("Gemm", ["x", "W", "b"], ["y"], { attribute: [floatAttr("transB", 1)] })] }))), /attribute "transB" must be of type INT, got FLOAT/);
+    throwsImport(() => importOnnx(encodeModel(linearGraph({ output: [] }))), /the graph has no outputs/);
+    throwsImport(() => importOnnx(encodeModel(linearGraph({ output: [tensorInfo("z", [1])] }))), /graph output "z" is not produced by any node, input or initializer/);
+    throwsImport(() => importOnnx(encodeModel(linearGraph({ input: [tensorInfo("x", ["N", 2], 8)] }))), /graph input "x" has element type string; gradlab feeds numeric and bool tensors/);
     throwsImport(() => importOnnx(encodeModel(linearGraph({ initializer: [{ name: "W", dims: [1, 2], dataType: 1, dataLocation: 1 }, floatInit("b", [1], [3])] }))), /initializer "W": its data is stored outside the model file/);
     throwsImport(() => importOnnx(encodeModel(linearGraph({ initializer: [{ name: "W", dims: [1, 2], dataType: DOUBLE, rawData: new Uint8Array(12) }, floatInit("b", [1], [3])] }))), /needs 2 elements of float64, but it holds 12 bytes of raw data \(8 per element\)/);
-    throwsImport(() => importOnnx(encodeModel(linearGraph(), { opsetImport: [{ domain: "", version: 6 }] })), /opset 6; gradlab runs opset 7 and later/);
+    throwsImport(() => importOnnx(encodeModel(linearGraph(), { opsetImport: [{ domain: "", version: 0 }] })), /opset 0; gradlab runs opset 1 and later/);
+    throwsImport(() => importOnnx(encodeModel(linearGraph({ node: [node("Add", ["x", "b"], ["y"], { attribute: [intAttr("broadcast", 1)] })] }), { opsetImport: [{ domain: "", version: 6 }] })), /attribute "broadcast" of Add is not supported/);
     throwsImport(() => importOnnx(encodeModel(linearGraph(), { irVersion: 0 })), /ir_version is 0/);
   });
 
@@ -322,8 +331,204 @@ describe("importOnnx refuses what it cannot run, saying what and where", () => {
   it("a wrong input at forward time: names the input and both shapes", async () => {
     const imported = importOnnx(encodeModel(linearGraph()));
     throwsImport(() => imported.forward(tf.zeros([4, 3])), /input 0 \("x"\) has shape \[4, 3\], but the model declares \[N, 2\]/);
-    throwsImport(() => imported.forward(tf.zeros([4, 2], "int32")), /has dtype int32; imported models compute in float32/);
+    throwsImport(() => imported.forward(tf.zeros([4, 2], "int32")), /has dtype int32; the model declares float32, fed as float32/);
     throwsImport(() => imported.forward(), /forward takes 1 input \(x\), got 0/);
     imported.dispose();
+  });
+});
+
+/** 2.5·tanh(x) with the scale as an attribute; backward counts its calls, to prove it ran. */
+const scaleSeenInBackward: number[] = [];
+const ScaledTanh = defineFunction<[tf.Tensor, number]>({
+  name: "SCALEDTANH",
+  inputNames: ["x", "scale"],
+  forward(ctx, x, scale) {
+    const t = tf.tanh(x);
+    ctx.saveForBackward(t);
+    return tf.mul(t, scale);
+  },
+  backward(ctx, dy) {
+    const [t] = ctx.saved;
+    const scale = ctx.attrs[1] as number;
+    scaleSeenInBackward.push(scale);
+    return [tf.mul(dy, tf.mul(scale, tf.sub(1, tf.square(t!)))), null];
+  },
+});
+
+describeEachBackend("importOnnx: several outputs, run by name, a user's ops, functions with attributes", () => {
+  const rows = [[0.5, -1], [2, 0.25], [-0.75, 1.5]];
+  const w = [[0.3, -0.2], [0.1, 0.4], [-0.5, 0.6]];
+  const b = [0.05, -0.1, 0.2];
+  /** x [N, 2] → Gemm → h [N, 3]; then `tail` nodes from h. */
+  const withTail = (tail: OnnxTypes.INodeProto[], outputs: OnnxTypes.IValueInfoProto[], extra: Partial<OnnxTypes.IModelProto> = {}) =>
+    encodeModel(
+      {
+        name: "tail",
+        node: [node("Gemm", ["x", "W", "b"], ["h"], { attribute: [intAttr("transB", 1)] }), ...tail],
+        initializer: [floatInit("W", [3, 2], w.flat()), floatInit("b", [3], b)],
+        input: [tensorInfo("x", ["N", 2])],
+        output: outputs,
+      },
+      extra,
+    );
+  const h = hostLinear(rows, w, b);
+
+  it("run({ x }) returns every output by name (Split gives two), forward the first", () => {
+    const model = importOnnx(
+      withTail([node("Split", ["h"], ["left", "right"], { attribute: [intAttr("axis", 1), { name: "split", type: 7, ints: [1, 2] }] })], [tensorInfo("left", ["N", 1]), tensorInfo("right", ["N", 2])], { opsetImport: [{ domain: "", version: 11 }] }),
+    );
+    assert.deepEqual(model.outputNames, ["left", "right"]);
+    const x = tf.tensor2d(rows);
+    const { left, right } = model.run({ x });
+    assertClose(left!.arraySync() as number[][], h.map((r) => [r[0]!]), { rtol: F32_RTOL, atol: 1e-7 }, "left");
+    assertClose(right!.arraySync() as number[][], h.map((r) => r.slice(1)), { rtol: F32_RTOL, atol: 1e-7 }, "right");
+    const first = model.forward(x);
+    assert.deepEqual(first.arraySync(), left!.arraySync());
+    assert.deepEqual(Object.keys(model.run({ x }, ["right"])), ["right"]);
+    throwsImport(() => model.run({}), /run's inputs do not match the model \(missing "x"\); it takes "x"/);
+    throwsImport(() => model.run({ x, z: x }), /unknown "z"/);
+    throwsImport(() => model.run({ x }, ["nope"]), /there is no value "nope" to return; the outputs are "left", "right"/);
+    tf.dispose([x, left!, right!, first]);
+    model.dispose();
+  });
+
+  it("a user's defineFunction op runs a custom node: the attribute is its non-tensor argument, and its own backward computes the gradients", () => {
+    const bytes = withTail([node("SCALEDTANH", ["h"], ["y"], { domain: "com.example", attribute: [floatAttr("scale", 2.5)] })], [tensorInfo("y", ["N", 3])], {
+      opsetImport: [{ domain: "", version: 17 }, { domain: "com.example", version: 1 }],
+    });
+    throwsImport(() => importOnnx(bytes), /op com\.example\.SCALEDTANH is not supported/);
+    throwsImport(() => importOnnx(bytes, { ops: { SCALEDTANH: (() => 1) as never } }), /options\.ops\.SCALEDTANH must be an op made by defineFunction/);
+    const model = importOnnx(bytes, { ops: { SCALEDTANH: ScaledTanh } });
+    const x = tf.tensor2d(rows);
+    assertClose(tf.tidy(() => model.forward(x).arraySync() as number[][]), h.map((r) => r.map((v) => 2.5 * Math.tanh(v))), { rtol: 1e-6, atol: 1e-7 }, "y");
+    scaleSeenInBackward.length = 0;
+    backward(() => tf.sum(model.forward(x)), model.parameters()).dispose();
+    assert.deepEqual(scaleSeenInBackward, [2.5], "the op's own backward ran, with the file's attribute");
+    // d sum(y) / dW[j][k] = Σ_i 2.5 (1 − tanh² h_ij) x_ik
+    const dW = w.map((row, j) => row.map((_, k) => rows.reduce((s, xr, i) => s + 2.5 * (1 - Math.tanh(h[i]![j]!) ** 2) * xr[k]!, 0)));
+    assertClose(model.parameters()[0]!.grad!.arraySync() as number[][], dW, { rtol: 1e-5, atol: 1e-7 }, "dW");
+    x.dispose();
+    model.dispose();
+  });
+
+  it("gradlab reads back its own export of a user's op (opaque custom node with an attribute) when given the op", async () => {
+    const Scaled = defineFunction<[tf.Tensor, number]>({
+      ...ScaledTanh.definition,
+      symbolic: (g, x, scale) => g.op("SCALEDTANH", x, { scale_f: scale }),
+    });
+    class Net extends Module {
+      forward(x: tf.Tensor): tf.Tensor {
+        return Scaled.apply(x, 2.5);
+      }
+    }
+    const net = new Net();
+    const bytes = await exportOnnx(net, undefined, { customOps: "opaque", example: tf.zeros([1, 3]), dynamicAxes: { x: { 0: "batch" }, y: { 0: "batch" } } });
+    throwsImport(() => importOnnx(bytes), /op gradlab\.SCALEDTANH is not supported/);
+    const model = importOnnx(bytes, { ops: { SCALEDTANH: Scaled } });
+    const x = tf.tensor2d(rows[0]!.concat([0.3]), [1, 3]);
+    assert.deepEqual(tf.tidy(() => Array.from(model.forward(x).dataSync())), tf.tidy(() => Array.from(net.forward(x).dataSync())));
+    x.dispose();
+    model.dispose();
+  });
+
+  it("a registered op runs in place of the function body the file gives; without it, the body is inlined", () => {
+    // The body computes plain tanh (no scale), so the two paths give different numbers.
+    const fn = { domain: "com.example", name: "SCALEDTANH", input: ["a"], output: ["o"], attribute: ["scale"], node: [node("Tanh", ["a"], ["o"])] };
+    const bytes = withTail([node("SCALEDTANH", ["h"], ["y"], { domain: "com.example", attribute: [floatAttr("scale", 2.5)] })], [tensorInfo("y", ["N", 3])], {
+      opsetImport: [{ domain: "", version: 17 }, { domain: "com.example", version: 1 }],
+      functions: [fn],
+    });
+    const x = tf.tensor2d(rows);
+    for (const [model, scale] of [[importOnnx(bytes), 1], [importOnnx(bytes, { ops: { SCALEDTANH: ScaledTanh } }), 2.5]] as const) {
+      assertClose(tf.tidy(() => model.forward(x).arraySync() as number[][]), h.map((r) => r.map((v) => scale * Math.tanh(v))), { rtol: 1e-6, atol: 1e-7 }, `scale ${scale}`);
+      model.dispose();
+    }
+    x.dispose();
+  });
+
+  it("model-local functions with attributes (ref_attr_name): each call gets its own value, functions calling functions", () => {
+    const leaky = { domain: "local", name: "Leaky", input: ["a"], output: ["o"], attribute: ["slope"], node: [node("LeakyRelu", ["a"], ["o"], { attribute: [{ name: "alpha", type: 1, refAttrName: "slope" }] })] };
+    const twice = {
+      domain: "local", name: "Twice", input: ["a"], output: ["o"], attribute: ["slope"],
+      node: [node("Leaky", ["a"], ["m"], { domain: "local", attribute: [{ name: "slope", type: 1, refAttrName: "slope" }] }), node("Add", ["m", "m"], ["o"])],
+    };
+    const bytes = withTail(
+      [node("Leaky", ["h"], ["y1"], { domain: "local", attribute: [floatAttr("slope", 0.1)] }), node("Twice", ["h"], ["y2"], { domain: "local", attribute: [floatAttr("slope", 0.5)] })],
+      [tensorInfo("y1", ["N", 3]), tensorInfo("y2", ["N", 3])],
+      { opsetImport: [{ domain: "", version: 17 }, { domain: "local", version: 1 }], functions: [leaky, twice] },
+    );
+    const model = importOnnx(bytes);
+    const x = tf.tensor2d(rows);
+    const { y1, y2 } = model.run({ x });
+    const leakyHost = (v: number, s: number) => (v >= 0 ? v : s * v);
+    assertClose(y1!.arraySync() as number[][], h.map((r) => r.map((v) => leakyHost(v, 0.1))), { rtol: 1e-6, atol: 1e-7 }, "slope 0.1");
+    assertClose(y2!.arraySync() as number[][], h.map((r) => r.map((v) => 2 * leakyHost(v, 0.5))), { rtol: 1e-6, atol: 1e-7 }, "slope 0.5, twice");
+    tf.dispose([x, y1!, y2!]);
+    model.dispose();
+  });
+
+  it("positions from the input's shape on the host: Shape → Gather → Range → Unsqueeze → Expand → Cast, added to x", () => {
+    const scalar = (name: string, v: number) => ({ name, dims: [], dataType: 7, int64Data: [v] });
+    const bytes = encodeModel(
+      {
+        name: "positions",
+        node: [
+          node("Shape", ["x"], ["s"]),
+          node("Gather", ["s", "one"], ["t"], { attribute: [intAttr("axis", 0)] }),
+          node("Range", ["zero", "t", "one"], ["r"]),
+          node("Unsqueeze", ["r", "axes"], ["r2"]),
+          node("Expand", ["r2", "s"], ["grid"]),
+          node("Cast", ["grid"], ["pos"], { attribute: [intAttr("to", 1)] }),
+          node("Add", ["x", "pos"], ["y"]),
+        ],
+        initializer: [scalar("zero", 0), scalar("one", 1), { name: "axes", dims: [1], dataType: 7, int64Data: [0] }],
+        input: [tensorInfo("x", ["batch", "T"])],
+        output: [tensorInfo("y", ["batch", "T"])],
+      },
+      { opsetImport: [{ domain: "", version: 13 }] },
+    );
+    const model = importOnnx(bytes);
+    const x = tf.tensor2d([[0.5, 0.5, 0.5], [-1, -1, -1]]);
+    const y = model.forward(x);
+    assert.deepEqual(y.arraySync(), [[0.5, 1.5, 2.5], [-1, 0, 1]]);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it("float64, int64 shape arithmetic and a dynamic batch: Shape → Gather → Unsqueeze → Concat → Reshape, as PyTorch writes a flatten", () => {
+    const bytes = encodeModel(
+      {
+        name: "flatten",
+        node: [
+          node("Shape", ["x"], ["s"]),
+          node("Gather", ["s", "zero"], ["n"], { attribute: [intAttr("axis", 0)] }),
+          node("Unsqueeze", ["n", "axes"], ["n1"]),
+          node("Concat", ["n1", "minus1"], ["target"], { attribute: [intAttr("axis", 0)] }),
+          node("Reshape", ["x", "target"], ["flat"]),
+          node("Mul", ["flat", "two"], ["y"]),
+        ],
+        initializer: [
+          { name: "zero", dims: [], dataType: 7, int64Data: [0] },
+          { name: "axes", dims: [1], dataType: 7, int64Data: [0] },
+          { name: "minus1", dims: [1], dataType: 7, int64Data: [-1] },
+          { name: "two", dims: [], dataType: DOUBLE, doubleData: [2] },
+        ],
+        input: [tensorInfo("x", ["batch", 2, 3], DOUBLE)],
+        output: [tensorInfo("y", ["batch", 6], DOUBLE)],
+      },
+      { opsetImport: [{ domain: "", version: 13 }] },
+    );
+    const model = importOnnx(bytes);
+    assert.equal(String(model), "OnnxModel(x [batch, 2, 3]) → y [batch, 6]", "the batch stays symbolic through the shape arithmetic");
+    assert.deepEqual(model.namedParameters().map(([n]) => n), ["two"], "int64 initializers are constants, float ones parameters");
+    for (const batch of [1, 4]) {
+      const values = Array.from({ length: batch * 6 }, (_, i) => i - 3.5);
+      const x = tf.tensor3d(values, [batch, 2, 3]);
+      const y = model.forward(x);
+      assert.deepEqual(y.shape, [batch, 6]);
+      assert.deepEqual(Array.from(y.dataSync()), values.map((v) => 2 * v));
+      tf.dispose([x, y]);
+    }
+    model.dispose();
   });
 });

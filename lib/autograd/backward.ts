@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Parameter } from "../nn/parameter";
 import { formatShape } from "../shape";
+import { withGradientSources } from "./gradient_sources";
 
 /** Returns the loss (kept: dispose it, or read it later, without a per-step host sync). */
 export function backward(loss: () => tf.Tensor, parameters: readonly Parameter[]): tf.Scalar {
@@ -32,7 +33,9 @@ export function backward(loss: () => tf.Tensor, parameters: readonly Parameter[]
   if (variables.length === 0) {
     throw new RangeError(`backward: none of the ${parameters.length} parameters given is trainable; pass model.parameters()`);
   }
-  const { value, grads } = tf.engine().gradients(scalarLoss, variables, undefined, true);
+  // Declaring the variables as the sources lets each op's backward skip the gradients that lead
+  // to none of them (ctx.needsInputGrad), e.g. the first layer's gradient for the data.
+  const { value, grads } = withGradientSources(variables, () => tf.engine().gradients(scalarLoss, variables, undefined, true));
   if (grads.every((g) => g == null)) {
     value.dispose();
     throw new RangeError(

@@ -1,6 +1,8 @@
 /**
  * A small, strict command-line parser: --name value, --name=value and boolean flags. Unknown
- * options, missing values and malformed numbers are errors that say what was expected.
+ * options, missing values and malformed numbers are errors that say what was expected. Numbers
+ * are decimal only and integers safe integers: "0x10" or "1e300" for an integer is an error, never
+ * 16 or a value rounded out of recognition.
  */
 
 export type OptionSpec = Record<string, { kind: "number" | "integer" | "string" | "boolean"; help: string }>;
@@ -35,10 +37,22 @@ export function parseArgs<S extends OptionSpec>(argv: readonly string[], spec: S
   return out as ParsedOptions<S>;
 }
 
+/** Plain decimal notation (an exponent allowed): not hex, octal or binary, which Number() also reads. */
+export const DECIMAL_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A number written in decimal, or null (so "0x10" is not 16 and "" is not 0). */
+export function parseDecimal(raw: string): number | null {
+  const text = raw.trim();
+  if (!DECIMAL_NUMBER.test(text)) return null;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : null;
+}
+
 function parseNumber(name: string, raw: string, integer: boolean): number {
-  const value = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`--${name} expects ${integer ? "an integer" : "a number"}, got ${JSON.stringify(raw)}`);
+  const value = parseDecimal(raw);
+  if (value === null) throw new UsageError(`--${name} expects ${integer ? "an integer" : "a number"} in decimal (e.g. 300, 0.01 or 1e-3), got ${JSON.stringify(raw)}`);
+  if (integer && !Number.isSafeInteger(value)) {
+    throw new UsageError(`--${name} expects an integer from ${-Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}, got ${JSON.stringify(raw)}`);
   }
   return value;
 }

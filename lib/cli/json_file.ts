@@ -1,17 +1,74 @@
-/** Files a user named on the command line: errors say which file, which option and what went wrong. */
-import { readFileSync, statSync } from "node:fs";
+/**
+ * Files a user named on the command line: errors say which file, which option and what went
+ * wrong. Inputs are checked for size and nesting before they are parsed (a 2 GB or 200 000-deep
+ * file fails in milliseconds with one line, not with a raw JavaScript error after seconds);
+ * outputs are opened before any work and committed atomically (see PendingWrite).
+ */
+import { Buffer } from "node:buffer";
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { writeFileAtomic } from "../io/atomic_write";
+import { followSymlinks, PendingWrite } from "../io/atomic_write";
 import { UsageError } from "./args";
 
-export function readJsonFile(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
+/** The default limit on any input file, in MiB (--max-input-mib raises it). */
+export const DEFAULT_MAX_INPUT_MIB = 256;
+/** Deepest JSON nesting accepted: a state dict or data file needs 3; 64 leaves room and stays far from the stack. */
+export const MAX_JSON_DEPTH = 64;
+
+export interface InputFile {
+  option: string;
+  path: string;
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * The bytes of an input file, read up to `maxMib` MiB: a larger file fails on its size before it
+ * is read, and a pipe or device (/dev/zero, <(…)) is read in chunks and stopped at the limit.
+ */
+export function readInputBytes(path: string, what: string, maxMib = DEFAULT_MAX_INPUT_MIB): Uint8Array {
+  const cannotRead = (error: unknown): never => {
     const code = (error as { code?: string }).code;
-    throw new UsageError(`cannot read ${what} file ${path}: ${code === "ENOENT" ? "no such file" : (error as Error).message}`);
+    throw new UsageError(`cannot read ${what} file ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder, expected a file" : (error as Error).message}`);
+  };
+  const limit = maxMib * MIB;
+  const tooBig = (size: string, hint: number): never => {
+    throw new UsageError(`${what} file ${path} is ${size}, over the ${maxMib} MiB limit on input files; if it is meant, raise the limit with --max-input-mib ${hint}`);
+  };
+  let fd: number;
+  try {
+    const stat = statSync(path);
+    if (stat.isDirectory()) throw Object.assign(new Error("folder"), { code: "EISDIR" });
+    if (stat.size > limit) tooBig(formatBytes(stat.size), Math.ceil(stat.size / MIB));
+    fd = openSync(path, "r");
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    return cannotRead(error);
   }
+  try {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = new Uint8Array(Math.min(16 * MIB, limit + 1 - total) || 1);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > limit) tooBig(`more than ${maxMib} MiB (a pipe or device)`, maxMib * 2);
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    return cannotRead(error);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readJsonFile(path: string, what: string, maxMib = DEFAULT_MAX_INPUT_MIB): unknown {
+  const text = new TextDecoder().decode(readInputBytes(path, what, maxMib));
+  const depth = jsonNestingDepth(text, MAX_JSON_DEPTH);
+  if (depth > MAX_JSON_DEPTH) throw new UsageError(`${what} file ${path} nests arrays/objects more than ${MAX_JSON_DEPTH} deep; expected a state dict or data file (3 levels)`);
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -19,26 +76,97 @@ export function readJsonFile(path: string, what: string): unknown {
   }
 }
 
-/** Fails before any work when `path` cannot be written: its folder is missing, or it is a folder. */
-export function checkWritableTarget(path: string, option: string): void {
-  const folder = dirname(path);
-  const kind = (p: string) => {
-    try {
-      return statSync(p).isDirectory() ? "folder" : "file";
-    } catch {
-      return "missing";
-    }
-  };
-  if (kind(folder) !== "folder") throw new UsageError(`cannot write ${option} file ${path}: the folder ${folder} does not exist`);
-  if (kind(path) === "folder") throw new UsageError(`cannot write ${option} file ${path}: it is a folder`);
+/** How deep [ and { nest in `text` (strings skipped), stopping as soon as it passes `stopAbove`. */
+export function jsonNestingDepth(text: string, stopAbove = Infinity): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > stopAbove) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
 }
 
-/** Writes atomically; a failure names the user's path, not the temporary file. */
-export function writeOutput(path: string, option: string, data: string | Uint8Array): void {
-  try {
-    writeFileAtomic(path, data);
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    throw new UsageError(`cannot write ${option} file ${path}: ${code ?? (error as Error).message}`);
+/**
+ * Opens `path` for an atomic write before any work: its temporary file is created now, so a
+ * missing, read-only or unwritable folder fails at once, naming the option and the reason. An
+ * output that is one of the inputs (the same file by device and inode, through any link) is
+ * refused: it would be overwritten by what was computed from it.
+ */
+export function openOutput(path: string, option: string, inputs: readonly InputFile[] = []): PendingWrite {
+  const fail = (why: string): never => {
+    throw new UsageError(`cannot write ${option} file ${path}: ${why}`);
+  };
+  const existing = statOrNull(path); // through any symlink
+  if (existing?.isDirectory()) fail("it is a folder");
+  if (existing !== null && !existing.isFile()) fail(`it is not a regular file (a device, pipe or socket), which the atomic write (a rename over it) would replace; choose a file for ${option}`);
+  if (existing !== null) {
+    for (const input of inputs) {
+      const other = statOrNull(input.path);
+      if (other !== null && other.dev === existing.dev && other.ino === existing.ino) {
+        fail(`it is the same file as ${input.option} ${input.path}, which would be overwritten by what is computed from it; choose another ${option}`);
+      }
+    }
+    try {
+      accessSync(path, constants.W_OK);
+    } catch {
+      fail(`the file is read-only; make it writable or choose another ${option}`);
+    }
   }
+  const target = followSymlinks(path);
+  try {
+    return PendingWrite.open(path);
+  } catch (error) {
+    return fail(describeWriteError(error, dirname(target)));
+  }
+}
+
+/** Commits `pending`; a failure (e.g. ENOSPC) says so, and that the old file is untouched. */
+export function commitOutput(pending: PendingWrite, path: string, option: string, data: string | Uint8Array): void {
+  try {
+    pending.commit(data);
+  } catch (error) {
+    throw new UsageError(`cannot write ${option} file ${path}: ${describeWriteError(error, dirname(pending.target))}; the file was left as it was`);
+  }
+}
+
+function describeWriteError(error: unknown, folder: string): string {
+  const code = (error as { code?: string }).code;
+  switch (code) {
+    case "ENOENT": return `the folder ${folder} does not exist`;
+    case "ENOTDIR": return `${folder} is not a folder`;
+    case "EACCES":
+    case "EPERM": return `no permission to create files in ${folder} (${code})`;
+    case "EROFS": return `${folder} is on a read-only file system (EROFS)`;
+    case "ENOSPC": return `no space left on the device of ${folder} (ENOSPC)`;
+    case "EDQUOT": return `disk quota exceeded in ${folder} (EDQUOT)`;
+    case "ELOOP": return "too many levels of symbolic links";
+    default: return `${(error as Error).message}`;
+  }
+}
+
+function statOrNull(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
 }

@@ -11,6 +11,31 @@ import { checkShape, flattenNested, StateDictError, type StateDict } from "./sta
 export abstract class Module {
   abstract forward(...inputs: tf.Tensor[]): tf.Tensor;
 
+  /** Training or evaluation mode (torch's `module.training`): Dropout and the like read it. */
+  training = true;
+
+  /** Sets training mode on this module and every sub-module (torch's `train(mode)`); returns this. */
+  train(mode = true): this {
+    this.training = mode;
+    for (const child of this.childModules()) child.train(mode);
+    return this;
+  }
+
+  /** Evaluation mode (torch's `eval()`): the same as train(false). */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The modules held directly by this one, in declaration order. */
+  childModules(): Module[] {
+    const out: Module[] = [];
+    for (const value of Object.values(this)) {
+      if (value instanceof Module) out.push(value);
+      else if (Array.isArray(value)) for (const item of value) if (item instanceof Module) out.push(item);
+    }
+    return out;
+  }
+
   /** [name, parameter] pairs, depth first, in declaration order. */
   namedParameters(prefix = ""): [string, Parameter][] {
     const out: [string, Parameter][] = [];

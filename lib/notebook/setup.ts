@@ -1,14 +1,13 @@
 /**
  * A notebook's first cell: picks the tfjs backend as the library does ("auto", or
- * $GRADLAB_BACKEND), embeds plotly.js once for the figures below, sends the library's warnings
- * into the notebook instead of stderr, and shows what it chose.
+ * $GRADLAB_BACKEND), embeds plotly.js for the figures below (the first figure would otherwise),
+ * sends the library's warnings into the notebook instead of stderr, and shows what it chose.
  */
 import * as tf from "@tensorflow/tfjs";
 import { BACKEND_CHOICES, setBackend, type BackendChoice, type BackendInfo } from "../backend";
-import { plotlyLoaderHtml } from "../plot/html";
-import { plotlyBundle } from "../plot/plotly_bundle";
+import { embedPlotlyOnce } from "../plot/embed";
 import { setWarningHandler } from "../warnings";
-import { display, kernelKind, markdown, table } from "./display";
+import { kernelKind, markdown, table } from "./display";
 import { fact } from "./facts";
 
 export const BACKEND_ENV = "GRADLAB_BACKEND";
@@ -33,12 +32,7 @@ export async function setupNotebook(options: { backend?: BackendChoice } = {}): 
   const requested = options.backend ?? backendFromEnv();
   const backend = await setBackend(requested);
   setWarningHandler((message) => markdown(`⚠️ **gradlab warning:** ${message}`));
-  let plotly: string | null = null;
-  if (kernelKind() !== null) {
-    const bundle = await plotlyBundle();
-    plotly = bundle.version;
-    display({ "text/html": await plotlyLoaderHtml(), "text/plain": `plotly.js ${bundle.version} embedded (offline)` }, { gradlab: { plotly: bundle.version } });
-  }
+  const plotly = await embedPlotlyOnce();
   const how = options.backend !== undefined ? `asked for "${requested}"` : process.env[BACKEND_ENV] ? `${BACKEND_ENV}=${requested}` : `"auto" (set ${BACKEND_ENV} to choose)`;
   table(
     ["setting", "value"],
@@ -47,7 +41,7 @@ export async function setupNotebook(options: { backend?: BackendChoice } = {}): 
       ["device", backend.device],
       ["chosen by", how],
       ...backend.skipped.map((s) => ["passed over", s]),
-      ["tfjs", tf.version.tfjs],
+      ["tfjs", tf.version_core],
       ["runtime", runtimeName()],
     ],
   );

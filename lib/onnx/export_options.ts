@@ -9,6 +9,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { OnnxExportError } from "./errors";
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from "./proto";
 import type { ExportDtype } from "./tensor_data";
+import type { ExportTrainingMode } from "./training_mode";
 
 /**
  * - "function" (default): the custom op is a node in gradlab's domain, and the model carries its
@@ -36,6 +37,8 @@ export interface ExportOptions {
   customOps?: CustomOpsMode;
   /** Element type of inputs, outputs and weights (default float32; float64 widens the weights). */
   dtype?: ExportDtype;
+  /** The mode the forward is traced in, as torch.onnx.export's `training` (default "eval"; see training_mode.ts). */
+  training?: ExportTrainingMode;
 }
 
 export interface ResolvedExportOptions {

@@ -52,6 +52,15 @@ export class GraphBuilder implements SymbolicGraph {
   }
 
   op(opType: string, ...args: (SymbolicValue | Record<string, SymbolicAttribute>)[]): SymbolicValue {
+    return this.#node(opType, 1, args)[0]!;
+  }
+
+  multiOp(opType: string, outputs: number, ...args: (SymbolicValue | Record<string, SymbolicAttribute>)[]): SymbolicValue[] {
+    if (!Number.isInteger(outputs) || outputs < 1) throw new OnnxExportError(`${this.options.context}: g.multiOp("${opType}") needs a positive whole number of outputs, got ${JSON.stringify(outputs)}`);
+    return this.#node(opType, outputs, args);
+  }
+
+  #node(opType: string, count: number, args: (SymbolicValue | Record<string, SymbolicAttribute>)[]): SymbolicValue[] {
     const { context } = this.options;
     if (typeof opType !== "string" || opType.length === 0) throw new OnnxExportError(`${context}: g.op needs an op type string, got ${JSON.stringify(opType)}`);
     const [domain, type] = this.#domainOf(opType);
@@ -60,23 +69,41 @@ export class GraphBuilder implements SymbolicGraph {
     const inputs = args.map((arg, i) => {
       if (!isValue(arg) || !this.#known.has(arg.name)) {
         throw new OnnxExportError(
-          `${context}: argument ${i} of g.op("${opType}") is ${isValue(arg) ? `the unknown value "${arg.name}"` : "an attributes object before the last argument"}; ` +
-            "pass the values the op received (or that earlier g.op calls returned), attributes last",
+          `${context}: argument ${i} of g.op("${opType}") is ${isValue(arg) ? `the unknown value "${arg.name}"` : `${JSON.stringify(arg)}, not a graph value`}; ` +
+            "pass the values the op received (or that earlier g.op calls returned), attributes last in one object",
         );
       }
       return arg.name;
     });
     const name = this.names.fresh(type);
-    const output = this.names.fresh(`${name}_output`);
-    this.#known.add(output);
+    const outputs = Array.from({ length: count }, (_, i) => this.names.fresh(i === 0 ? `${name}_output` : `${name}_output${i}`));
+    for (const output of outputs) this.#known.add(output);
     this.nodes.push(
       onnx.NodeProto.create({
         name,
         opType: type,
         domain,
         input: inputs,
-        output: [output],
+        output: outputs,
         attribute: Object.entries(attributes).map(([key, value]) => encodeAttribute(key, value, `${context}: g.op("${opType}")`)),
+      }),
+    );
+    return outputs.map((output) => ({ name: output }));
+  }
+
+  /** A Constant node holding `tensor` (its name is ignored), e.g. an int64 shape for Reshape. */
+  constant(tensor: OnnxTypes.ITensorProto): SymbolicValue {
+    const name = this.names.fresh("Constant");
+    const output = this.names.fresh(`${name}_output`);
+    this.#known.add(output);
+    this.nodes.push(
+      onnx.NodeProto.create({
+        name,
+        opType: "Constant",
+        domain: "",
+        input: [],
+        output: [output],
+        attribute: [{ name: "value", type: AttributeType.TENSOR, t: tensor }],
       }),
     );
     return { name: output };

@@ -25,4 +25,9 @@ export interface SymbolicGraph {
    * Attributes go in the last argument when it is a plain object.
    */
   op(opType: string, ...inputsAndAttributes: (SymbolicValue | Record<string, SymbolicAttribute>)[]): SymbolicValue;
+  /**
+   * A node with `outputs` outputs (torch.onnx's `outputs=`), e.g. a custom op whose forward
+   * returns several tensors, or TopK; returns them in order.
+   */
+  multiOp(opType: string, outputs: number, ...inputsAndAttributes: (SymbolicValue | Record<string, SymbolicAttribute>)[]): SymbolicValue[];
 }

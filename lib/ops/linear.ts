@@ -28,7 +28,9 @@ export const LinearF = defineFunction<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D]>({
       const [dW, dB] = tf.engine().runKernel(LINEAR_BACKPROP_WEIGHT, { dy: dY, x }) as tf.Tensor[];
       return [dX, dW!, dB!];
     }
-    return [tf.matMul(dY, weight), tf.matMul(dY, x, true, false), tf.sum(dY, 0)];
+    // The first layer's input is data: under backward() nobody needs its gradient, so skip the product.
+    const [needX, needW, needB] = ctx.needsInputGrad;
+    return [needX ? tf.matMul(dY, weight) : null, needW ? tf.matMul(dY, x, true, false) : null, needB ? tf.sum(dY, 0) : null];
   },
   kernel: {
     name: LINEAR_KERNEL,

@@ -33,7 +33,7 @@ export interface PlantedMistake {
   numericalMessage: RegExp | null;
   /** What it must say when the wrong gradient's shape gives it away first. */
   shapeMessage: RegExp;
-  /** True when no shape lets the mistake past the shape check (dB of shape [batch, out]). */
+  /** True when no shape lets the mistake past the shape check (a scalar dB). */
   alwaysWrongShape?: boolean;
 }
 
@@ -69,11 +69,13 @@ export const PLANTED_MISTAKES: readonly PlantedMistake[] = [
     shapeMessage: /never/,
   },
   {
-    name: "dB not summed over the batch",
-    op: linearWith("DB_UNSUMMED", (dy, x, w) => [tf.matMul(dy, w), tf.matMul(dy, x, true, false), dy]),
+    // tf.sum(dy) without its axis: one number for the whole batch and every output. (An unsummed
+    // dB of shape [batch, out] is no mistake: the engine sums a broadcast gradient, as PyTorch's does.)
+    name: "dB summed over every axis",
+    op: linearWith("DB_SCALAR", (dy, x, w) => [tf.matMul(dy, w), tf.matMul(dy, x, true, false), tf.sum(dy)]),
     wrongInput: 2,
     numericalMessage: null,
-    shapeMessage: /gradient for input 2 \(bias\) has shape \[\d+, \d+\], but the input has shape \[\d+\]; summing it over axis 0 would give the input's shape/,
+    shapeMessage: /gradient for input 2 \(bias\) has shape \[\], but the input has shape \[\d+\], and it does not broadcast to it/,
     alwaysWrongShape: true,
   },
   {

@@ -1,6 +1,7 @@
 /**
  * Figures as HTML: a <div> and the script that draws it with window.Plotly (a notebook loads the
- * bundle once, in its first cell), or a standalone page with the bundle inlined.
+ * bundle once: setupNotebook() or the first figure, plot/embed.ts), or a standalone page with the
+ * bundle inlined.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -33,7 +34,7 @@ export function figureHtml(figure: Figure): string {
     `  var fig = ${scriptJson({ data: figure.data, layout: figure.layout, config: figure.config ?? {} })};`,
     `  if (!window.Plotly) {`,
     `    el.style.minHeight = "0";`,
-    `    el.textContent = ${JSON.stringify(`[${figure.name}: plotly.js is not loaded here; run the notebook's first cell, which embeds it]`)};`,
+    `    el.textContent = ${JSON.stringify(`[${figure.name}: plotly.js is not loaded here; run the cell that embeds it: setupNotebook() or the first figure's]`)};`,
     `    return;`,
     `  }`,
     `  window.Plotly.newPlot(el, fig.data, fig.layout, fig.config);`,

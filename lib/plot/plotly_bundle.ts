@@ -4,15 +4,22 @@
  * esbuild (tsx's own dependency, so present wherever the project is installed) and cached in
  * node_modules/.cache/gradlab/. Without esbuild the unminified bundle is used as it is.
  *
- * Found by walking up from this module's folder (CommonJS: tslab) or the working directory
- * (ESM: Node, Deno), or at $GRADLAB_PLOTLY_JS.
+ * Found by walking up from this module's folder (so a notebook anywhere finds the one installed
+ * beside gradlab) and then from the working directory, or at $GRADLAB_PLOTLY_JS. plotly.js-dist
+ * is an optional peer dependency of the package: only figures need it.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../io/atomic_write";
 
-// Defined under CommonJS (tslab compiles local modules to it), undefined under ESM.
-declare const __dirname: string | undefined;
+function moduleDir(): string | null {
+  try {
+    return dirname(fileURLToPath(import.meta.url));
+  } catch {
+    return null; // not a file: URL (a bundle, a remote import)
+  }
+}
 
 export interface PlotlyBundle {
   version: string;
@@ -54,7 +61,7 @@ function findPackageDir(): string {
     if (!existsSync(override)) throw new PlotlyNotFoundError(`GRADLAB_PLOTLY_JS=${override} does not exist`);
     return dirname(resolve(override));
   }
-  const starts = [typeof __dirname === "string" ? __dirname : null, process.cwd()].filter((d): d is string => d !== null);
+  const starts = [moduleDir(), process.cwd()].filter((d): d is string => d !== null);
   for (const start of starts) {
     for (let dir = resolve(start); ; dir = dirname(dir)) {
       const candidate = join(dir, "node_modules", "plotly.js-dist");
@@ -63,7 +70,7 @@ function findPackageDir(): string {
     }
   }
   throw new PlotlyNotFoundError(
-    `plotly.js-dist is not installed (looked in node_modules above ${starts.join(" and ")}); run \`npm ci\` in the gradlab folder, or set GRADLAB_PLOTLY_JS to a plotly.js file`,
+    `plotly.js-dist is not installed (looked in node_modules above ${starts.join(" and ")}); figures need it (\`npm install plotly.js-dist\` beside gradlab), or set GRADLAB_PLOTLY_JS to a plotly.js file`,
   );
 }
 

@@ -1,9 +1,11 @@
 /**
  * Shows a figure: in a notebook as Plotly JSON (JupyterLab's renderer) and as HTML (the classic
- * notebook, nbconvert, anything else); outside one, as a standalone HTML file under out/plots/.
+ * notebook, nbconvert, anything else), plotly.js embedded before the first one; outside one, as a
+ * standalone HTML file under out/plots/.
  */
 import { join } from "node:path";
 import { display, kernelKind } from "../notebook/display";
+import { embedPlotlyOnce } from "./embed";
 import { figureTitle, type Figure } from "./figure";
 import { figureHtml, writeFigureHtml } from "./html";
 
@@ -15,6 +17,7 @@ export async function show(figure: Figure, options: { outDir?: string } = {}): P
     console.log(`${figure.name}: wrote ${path}`);
     return;
   }
+  await embedPlotlyOnce();
   display(
     {
       [PLOTLY_MIME]: { data: figure.data, layout: figure.layout, config: figure.config ?? {} },

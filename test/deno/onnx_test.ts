@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Linear } from "../../lib/nn/linear";
+import { Module } from "../../lib/nn/module";
 import { exportOnnx } from "../../lib/onnx/export";
 import { importOnnx } from "../../lib/onnx/import";
 import { BACKENDS, backendTest, REPO_ROOT, useBackend } from "./_support";
@@ -30,6 +31,34 @@ for (const backend of BACKENDS) {
       if (!(Math.abs(y! - PYTORCH_Y) <= 1e-6 * PYTORCH_Y)) throw new Error(`PyTorch's model gives ${y}, PyTorch ${PYTORCH_Y}`);
     } finally {
       x.dispose();
+      model.dispose();
+    }
+  }));
+}
+
+class LinearReluLinear extends Module {
+  readonly first = new Linear(3, 4);
+  readonly second = new Linear(4, 2);
+  forward(x: tf.Tensor): tf.Tensor {
+    return this.second.forward(tf.relu(this.first.forward(x)));
+  }
+}
+
+for (const backend of BACKENDS) {
+  Deno.test(backendTest("a forward mixing defineFunction ops with tf.relu exports whole (kernel-level trace) and reads back", backend, async () => {
+    await useBackend(backend);
+    const model = new LinearReluLinear();
+    const x = tf.tensor2d([[3, 2, -1], [1, -1, 0.5], [0.5, -2, 2]]);
+    const example = tf.zeros([2, 3]);
+    try {
+      const bytes = await exportOnnx(model, undefined, { example, dynamicAxes: { x: { 0: "batch" }, y: { 0: "batch" } } });
+      const imported = importOnnx(bytes);
+      const ours = Array.from(await tf.tidy(() => model.forward(x)).data());
+      const theirs = Array.from(await tf.tidy(() => imported.forward(x)).data());
+      imported.dispose();
+      if (theirs.some((v, i) => !(Math.abs(v - ours[i]!) <= 1e-6 * Math.max(1, Math.abs(ours[i]!))))) throw new Error(`${theirs} after the round trip, ${ours} before`);
+    } finally {
+      tf.dispose([x, example]);
       model.dispose();
     }
   }));

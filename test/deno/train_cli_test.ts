@@ -13,14 +13,15 @@ Deno.test("train task: --backend cpu --json --steps 50 ends stdout with the resu
   if (output.code !== 0) throw new Error(`train exited with ${output.code}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
   const lines = stdout.trimEnd().split("\n");
   const last = lines[lines.length - 1]!;
-  let result: { weight?: unknown; bias?: unknown; losses?: unknown; backend?: unknown };
+  let result: { weight?: unknown; bias?: unknown; losses?: unknown; lossEvery?: unknown; backend?: unknown };
   try {
     result = JSON.parse(last);
   } catch {
     throw new Error(`the last line of stdout is not JSON: ${JSON.stringify(last)}`);
   }
   const keys = Object.keys(result).sort().join(",");
-  if (keys !== "backend,bias,losses,weight") throw new Error(`JSON keys ${keys}, expected backend,bias,losses,weight`);
+  if (keys !== "backend,bias,lossEvery,losses,weight") throw new Error(`JSON keys ${keys}, expected backend,bias,lossEvery,losses,weight`);
+  if (result.lossEvery !== 1) throw new Error(`lossEvery ${JSON.stringify(result.lossEvery)}, expected 1 (every step's loss up to 10000 steps)`);
   if (result.backend !== "cpu") throw new Error(`backend ${JSON.stringify(result.backend)}, expected "cpu"`);
   if (!Array.isArray(result.losses) || result.losses.length !== 50 || !result.losses.every(Number.isFinite)) {
     throw new Error(`losses must be 50 finite numbers, got ${JSON.stringify(result.losses)}`);

@@ -1,0 +1,87 @@
+/**
+ * Convolution and pooling. ONNX's Conv and pools are channels-first (NCHW); tfjs runs NHWC unless
+ * told otherwise. An NHWC kernel is written as Transpose to NCHW, the ONNX op, and Transpose back
+ * (ONNX Runtime's transpose optimiser cancels the pairs between consecutive layers), and the
+ * filter [kh, kw, in, out] is transposed to ONNX's [out, in, kh, kw]. tfjs's "same" padding is
+ * TensorFlow's: the odd pixel goes after, which is ONNX's SAME_UPPER, written as explicit pads
+ * when the spatial sizes are fixed.
+ */
+import type { SymbolicValue } from "../symbolic";
+import type { KernelContext, KernelWriter } from "./context";
+import { fusedActivation } from "./matmul";
+
+const TO_NCHW = [0, 3, 1, 2];
+const TO_NHWC = [0, 2, 3, 1];
+
+const pair = (v: number | number[] | undefined, fallback: number): [number, number] =>
+  v === undefined ? [fallback, fallback] : Array.isArray(v) ? [v[0]!, v[1] ?? v[0]!] : [v, v];
+
+interface Window {
+  kernel: [number, number];
+  strides: [number, number];
+  dilations: [number, number];
+  channelsLast: boolean;
+}
+
+/** ONNX padding attributes for tfjs's pad ("same", "valid", a number, or explicit per-axis pairs). */
+function padding(k: KernelContext, w: Window): Record<string, number[] | string> {
+  if (k.attr<string>("dimRoundingMode") != null) k.fail(`dimRoundingMode "${k.attr<string>("dimRoundingMode")}" is not written; pad explicitly instead`);
+  const pad = k.attr<unknown>("pad");
+  if (pad === "valid") return { pads_i: [0, 0, 0, 0] };
+  if (typeof pad === "number") return { pads_i: [pad, pad, pad, pad] };
+  if (Array.isArray(pad)) {
+    const [top, bottom] = (w.channelsLast ? pad[1] : pad[2]) as [number, number];
+    const [left, right] = (w.channelsLast ? pad[2] : pad[3]) as [number, number];
+    return { pads_i: [top, left, bottom, right] };
+  }
+  if (pad !== "same") k.fail(`its pad ${JSON.stringify(pad)} is not one of "same", "valid", a number or explicit pairs`);
+  const x = k.step.inputs[0]![1];
+  const spatial = w.channelsLast ? [x.dims[1], x.dims[2]] : [x.dims[2], x.dims[3]];
+  if (spatial.some((d) => d === null)) return { auto_pad_s: "SAME_UPPER" };
+  const before: number[] = [];
+  const after: number[] = [];
+  spatial.forEach((size, i) => {
+    const out = Math.ceil(size! / w.strides[i]!);
+    const total = Math.max((out - 1) * w.strides[i]! + (w.kernel[i]! - 1) * w.dilations[i]! + 1 - size!, 0);
+    before.push(Math.floor(total / 2));
+    after.push(total - Math.floor(total / 2));
+  });
+  return { pads_i: [...before, ...after] };
+}
+
+/** Runs `body` on x in NCHW and returns its result in tfjs's layout. */
+function channelsFirst(k: KernelContext, x: SymbolicValue, channelsLast: boolean, body: (nchw: SymbolicValue) => SymbolicValue): SymbolicValue {
+  if (!channelsLast) return body(x);
+  return k.g.op("Transpose", body(k.g.op("Transpose", x, { perm_i: TO_NCHW })), { perm_i: TO_NHWC });
+}
+
+function convolution(k: KernelContext, depthwise: boolean, after: (k: KernelContext, y: SymbolicValue) => SymbolicValue): SymbolicValue {
+  const format = k.attr<string>("dataFormat") ?? "NHWC";
+  const channelsLast = format === "NHWC";
+  if (format !== "NHWC" && format !== "NCHW") k.fail(`its dataFormat "${format}" is neither NHWC nor NCHW`);
+  const [kh, kw, inChannels, outOrMultiplier] = k.info("filter").shape as [number, number, number, number];
+  const w: Window = { kernel: [kh, kw], strides: pair(k.attr("strides"), 1), dilations: pair(k.attr("dilations"), 1), channelsLast };
+  // [kh, kw, in, out] → [out, in, kh, kw]; depthwise [kh, kw, in, m] → [in·m, 1, kh, kw], in groups of one channel.
+  const filter = depthwise
+    ? k.g.op("Reshape", k.g.op("Transpose", k.in("filter"), { perm_i: [2, 3, 0, 1] }), k.ints([inChannels * outOrMultiplier, 1, kh, kw]))
+    : k.g.op("Transpose", k.in("filter"), { perm_i: [3, 2, 0, 1] });
+  const attributes = { kernel_shape_i: w.kernel, strides_i: w.strides, dilations_i: w.dilations, group_i: depthwise ? inChannels : 1, ...padding(k, w) };
+  const bias = k.has("bias") ? [k.in("bias")] : [];
+  const y = channelsFirst(k, k.in("x"), channelsLast, (x) => k.g.op("Conv", x, filter, ...bias, attributes));
+  return after(k, y);
+}
+
+export const conv2d: KernelWriter = (k) => convolution(k, false, (_, y) => y);
+export const depthwiseConv2d: KernelWriter = (k) => convolution(k, true, (_, y) => y);
+/** tf.fused.conv2d: the bias goes into Conv; the activation follows, in tfjs's layout (PRelu's weights are in it). */
+export const fusedConv2d: KernelWriter = (k) => convolution(k, false, fusedActivation);
+export const fusedDepthwiseConv2d: KernelWriter = (k) => convolution(k, true, fusedActivation);
+
+/** MaxPool and AvgPool (tfjs pools NHWC only). Both leave padding out, as ONNX's do by default. */
+export const pool =
+  (opType: "MaxPool" | "AveragePool"): KernelWriter =>
+  (k) => {
+    const w: Window = { kernel: pair(k.attr("filterSize"), 1), strides: pair(k.attr("strides"), 1), dilations: [1, 1], channelsLast: true };
+    const attributes = { kernel_shape_i: w.kernel, strides_i: w.strides, ...padding(k, w) };
+    return channelsFirst(k, k.in("x"), true, (x) => k.g.op(opType, x, attributes));
+  };
