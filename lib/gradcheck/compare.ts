@@ -44,7 +44,7 @@ export function compareFull(cx: CheckContext, i: number, num: NumericJacobian, a
   let nondifferentiable = 0;
   let nondifferentiableAt: string | null = null;
   let nonFinite: string | null = null;
-  const where = (k: number, j: number) => `∂out${formatShape(unravel(k, ev.outputShape))} / ∂${shortName(label)}${formatShape(unravel(j, ev.inputs[i]!.shape))}`;
+  const where = (k: number, j: number) => `∂${ev.outputLabel(k)} / ∂${shortName(label)}${formatShape(unravel(j, ev.shapes[i]!))}`;
   for (let k = 0; k < m; k++) {
     let rowMax = 0;
     for (let j = 0; j < n; j++) if (Number.isFinite(ana[k * n + j]!)) rowMax = Math.max(rowMax, Math.abs(ana[k * n + j]!));
@@ -72,7 +72,8 @@ export function compareFull(cx: CheckContext, i: number, num: NumericJacobian, a
       const ratio = within ? error / tolerance : Number.isFinite(error / tolerance) ? error / tolerance : Number.POSITIVE_INFINITY;
       if (!kink && ratio > worstRatio) {
         worstRatio = ratio;
-        worst = { output: unravel(k, ev.outputShape), input: unravel(j, ev.inputs[i]!.shape), analytic: ana[e]!, numerical, tolerance };
+        const label = ev.outputLabel(k);
+        worst = { output: unravel(k, ev.outputShapes.length === 1 ? ev.outputShapes[0]! : [m]), outputLabel: label, outputElement: k, input: unravel(j, ev.shapes[i]!), inputElement: j, analytic: ana[e]!, numerical, tolerance };
       }
     }
   }

@@ -8,7 +8,7 @@
  * say where it fails and what the mistake looks like.
  */
 import * as tf from "@tensorflow/tfjs";
-import { BackwardContractError, messageOf } from "../function";
+import { BackwardContractError, describe, messageOf, type Arg } from "../function";
 import { Generator } from "../random";
 import { formatShape } from "../shape";
 import { unravel, GradcheckError, fmt, type GradcheckReport, type InputReport } from "./report";
@@ -51,17 +51,17 @@ const TERM_SCALE_STEP = 2 ** -10;
  * Check `op`'s backward against finite differences, reading values synchronously: on cpu, wasm,
  * tfjs-node, and webgpu in a browser. gradcheckAsync gives the same report on every backend.
  */
-export function gradcheck(op: CheckedOp, inputs: readonly tf.Tensor[], options: GradcheckOptions = {}): GradcheckReport {
+export function gradcheck(op: CheckedOp, inputs: readonly Arg[], options: GradcheckOptions = {}): GradcheckReport {
   requireSyncRead(`gradcheck(${opName(op, options.name)})`, "await gradcheckAsync(…)", "which gives the same report on every backend");
   return runSync(gradcheckSteps(op, inputs, options));
 }
 
 /** gradcheck, reading values asynchronously: works on every backend, webgpu in Node and Deno included. */
-export function gradcheckAsync(op: CheckedOp, inputs: readonly tf.Tensor[], options: GradcheckOptions = {}): Promise<GradcheckReport> {
+export function gradcheckAsync(op: CheckedOp, inputs: readonly Arg[], options: GradcheckOptions = {}): Promise<GradcheckReport> {
   return runAsync(gradcheckSteps(op, inputs, options));
 }
 
-function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: GradcheckOptions): Reads<GradcheckReport> {
+function* gradcheckSteps(op: CheckedOp, inputs: readonly Arg[], options: GradcheckOptions): Reads<GradcheckReport> {
   const fn = tensorFnOf(op);
   const name = opName(op, options.name);
   const names = options.inputNames ?? (typeof op === "function" ? undefined : op.definition.inputNames);
@@ -70,17 +70,19 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
   const generator = new Generator(options.seed ?? 0);
 
   inputs.forEach((x, i) => {
-    if (!(x instanceof tf.Tensor)) throw new TypeError(`gradcheck(${name}): ${label(i)} is not a tf.Tensor`);
+    if (!(x instanceof tf.Tensor) && !isAttribute(x)) {
+      throw new TypeError(`gradcheck(${name}): ${label(i)} is ${describe(x)}; expected a tf.Tensor, or a number, boolean, string or array of them (passed through unchanged)`);
+    }
   });
   const ev = yield* makeEvaluator(fn, inputs, name);
   ev.values.forEach((v, i) => {
     const at = v.findIndex((x) => !Number.isFinite(x));
-    if (at >= 0 && inputs[i]!.dtype === "float32") {
-      throw new RangeError(`gradcheck(${name}): ${label(i)} is ${v[at]} at ${formatShape(unravel(at, inputs[i]!.shape))}; finite differences need finite inputs`);
+    if (at >= 0 && (inputs[i] as tf.Tensor).dtype === "float32") {
+      throw new RangeError(`gradcheck(${name}): ${label(i)} is ${v[at]} at ${formatShape(unravel(at, ev.shapes[i]!))}; finite differences need finite inputs`);
     }
   });
   const m = ev.output.length;
-  const checked = inputs.map((x) => x.dtype === "float32");
+  const checked = inputs.map((x) => x instanceof tf.Tensor && x.dtype === "float32");
   const modeOf = (i: number): "full" | "projection" => {
     if (options.mode === "full" || options.mode === "projection") return options.mode;
     return m * ev.values[i]!.length <= (options.maxFullEntries ?? DEFAULT_MAX_FULL_ENTRIES) ? "full" : "projection";
@@ -125,9 +127,11 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
   const jointlyPassed = compareProjections(projections, t).passed;
 
   for (let i = 0; i < inputs.length; i++) {
-    const base = { index: i, label: label(i), shape: inputs[i]!.shape, diagnosis: null, error: null, nondifferentiable: 0, nondifferentiableAt: null, linearInDy: null, hint: null };
+    const base = { index: i, label: label(i), shape: ev.shapes[i]!, diagnosis: null, error: null, nondifferentiable: 0, nondifferentiableAt: null, linearInDy: null, hint: null };
     if (!checked[i]) {
-      reports.push({ ...base, mode: "skipped", passed: true, compared: 0, mismatched: 0, maxAbsError: 0, maxRelError: 0, worst: null, error: `dtype ${inputs[i]!.dtype} is not differentiable` });
+      const x = inputs[i]!;
+      const why = x instanceof tf.Tensor ? `dtype ${x.dtype} is not differentiable` : `not a tensor (${describe(x)}): passed through unchanged`;
+      reports.push({ ...base, mode: "skipped", passed: true, compared: 0, mismatched: 0, maxAbsError: 0, maxRelError: 0, worst: null, error: why });
     } else if (numeric.has(i)) {
       const comparison = compareFull(cx, i, numeric.get(i)!, analytic.get(i)!, label(i));
       const dy = checkRandomDy(cx, i, numeric.get(i)!, analytic.get(i)!, randomDy!, randomVjp![i]!, scaledVjp![i]!);
@@ -193,12 +197,12 @@ function* explainFailures(cx: CheckContext, reports: InputReport[], numeric: Map
 }
 
 /** The backward threw: the input it names (a contract error) or every input fails with its message. */
-function backwardFailed(error: unknown, inputs: readonly tf.Tensor[], checked: boolean[], label: (i: number) => string): InputReport[] {
+function backwardFailed(error: unknown, inputs: readonly Arg[], checked: boolean[], label: (i: number) => string): InputReport[] {
   const blamed = error instanceof BackwardContractError ? error.inputIndex : null;
   return inputs.map((x, i) => ({
     index: i,
     label: label(i),
-    shape: x.shape,
+    shape: x instanceof tf.Tensor ? x.shape : [],
     mode: checked[i] ? "full" : "skipped",
     passed: false,
     compared: 0,
@@ -234,4 +238,10 @@ function definedOnly(options: GradcheckOptions): Partial<Tolerances> {
     throw new RangeError(`gradcheck: nondifferentiable must be "skip" or "fail", got ${JSON.stringify(options.nondifferentiable)}`);
   }
   return out;
+}
+
+/** The non-tensor arguments defineFunction passes through: numbers, booleans, strings and arrays of them. */
+function isAttribute(x: unknown): boolean {
+  const scalar = (v: unknown) => typeof v === "number" || typeof v === "boolean" || typeof v === "string";
+  return scalar(x) || (Array.isArray(x) && x.every(scalar));
 }

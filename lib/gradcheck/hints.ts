@@ -14,11 +14,9 @@ export function* hintFor(cx: CheckContext, r: InputReport): Reads<string | null>
   const { ev, t } = cx;
   const w = r.worst!;
   const x = ev.values[r.index]!;
-  const shape = ev.inputs[r.index]!.shape;
-  let j = 0;
-  for (const [d, c] of w.input!.entries()) j = j * shape[d]! + c;
-  let k = 0;
-  for (const [d, c] of w.output!.entries()) k = k * ev.outputShape[d]! + c;
+  const j = w.inputElement;
+  const k = w.outputElement;
+  if (j === null || j === undefined || k === null || k === undefined) return null;
   const result = yield* column(ev, r.index, j, t.eps, inputScale(x), cx.noiseScale, true);
   const trace = result.trace!;
   const xj = Math.abs(x[j]!);

@@ -29,7 +29,7 @@ export function checkRandomDy(cx: CheckContext, i: number, num: NumericJacobian,
     const ratio = within ? error / tolerance : Number.POSITIVE_INFINITY;
     if (ratio > worstRatio) {
       worstRatio = ratio;
-      worst = { output: null, input: unravel(j, cx.ev.inputs[i]!.shape), analytic, numerical: expected, tolerance };
+      worst = { output: null, input: unravel(j, cx.ev.shapes[i]!), analytic, numerical: expected, tolerance };
     }
   };
   for (let j = 0; j < n; j++) {

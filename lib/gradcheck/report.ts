@@ -11,6 +11,11 @@ export interface WorstEntry {
   analytic: number;
   numerical: number;
   tolerance: number;
+  /** "out[2, 0]", or "out1[2, 0]" for output 1 of an op with several; null with `output`. */
+  outputLabel?: string | null;
+  /** The flat indices of the output element (across all outputs) and the input element. */
+  outputElement?: number | null;
+  inputElement?: number | null;
 }
 
 export interface InputReport {
@@ -91,7 +96,7 @@ function describeWorst(r: InputReport): string {
   const w = r.worst!;
   const where =
     w.output !== null && w.input !== null
-      ? `∂out${formatShape(w.output)} / ∂${shortName(r.label)}${formatShape(w.input)}`
+      ? `∂${w.outputLabel ?? `out${formatShape(w.output)}`} / ∂${shortName(r.label)}${formatShape(w.input)}`
       : w.input !== null
         ? `backward(dy)${formatShape(w.input)} for a random dy`
         : "uᵀJv";
