@@ -101,97 +101,125 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
   // The central difference at the step first asked for, noisy but unbiased: a grown step's estimate must agree with it.
   const small = first;
   while (h * GROW <= o.maxStep && !clearOfNoise(first, base)) first = yield* pair((h *= GROW));
-  for (; level < o.maxLevels && (level < 2 || h >= o.minStep); level++, h /= SHRINK) {
-    const p = level === 0 ? first : yield* pair(h);
-    const half = p.halfStep;
-    halves.push(half);
-    requested.push(h);
-    const row: Float64Array[] = [new Float64Array(m)];
-    levelErrors.push(new Float64Array(m).fill(Number.POSITIVE_INFINITY));
-    levelValues.push(new Float64Array(m).fill(Number.NaN));
-    for (let k = 0; k < m; k++) row[0]![k] = (p.plus[k]! - p.minus[k]!) / (2 * half);
-    traced?.push({ h: half, central: row[0]! });
-    centrals.push(row[0]!);
-    deltas.push(Float64Array.from(p.plus, (v, k) => v - p.minus[k]!));
-    for (let c = 1; c <= level; c++) {
-      const ratio = (halves[level - c]! / half) ** 2 - 1;
-      const col = new Float64Array(m);
-      const left = row[c - 1]!;
-      const up = previous[c - 1]!;
-      for (let k = 0; k < m; k++) col[k] = left[k]! + (left[k]! - up[k]!) / ratio;
-      row.push(col);
-    }
-    let allDone = true;
-    for (let k = 0; k < m; k++) {
-      const forward = (p.plus[k]! - base[k]!) / p.plusStep;
-      const backward = (base[k]! - p.minus[k]!) / p.minusStep;
-      const g = Math.abs(forward - backward);
-      const noisy = g <= 4 * o.noiseAt(k, half);
-      if (noisy || (level > 0 && !(g >= KINK_RATIO * gap[k]!))) steady[k] = 0;
-      gap[k] = g;
-      if (done[k]) continue;
-      // The output stopped moving although a larger step moved it: the step is below the forward's
-      // own resolution (gelu at x = −4.6 computes 1 + erf(x/√2) ≈ 2e-6 in steps of 6e-8), and the
-      // zero differences below would agree perfectly. Keep what the larger steps found.
-      if (p.plus[k] === p.minus[k] && moved[k]) {
-        done[k] = 1;
-        continue;
-      }
-      if (p.plus[k] !== p.minus[k]) moved[k] = 1;
-      let levelBest = Number.POSITIVE_INFINITY;
-      let levelValue = Number.NaN;
-      for (let c = 1; c <= level; c++) {
-        const t = row[c]![k]!;
-        const err = Math.max(Math.abs(t - row[c - 1]![k]!), Math.abs(t - previous[c - 1]![k]!));
-        if (err < levelBest) {
-          levelBest = err;
-          levelValue = t;
-        }
-        if (err < errors[k]!) {
-          errors[k] = err;
-          values[k] = t;
-          steps[k] = half;
-          lastImproved[k] = level;
-        }
-      }
-      levelErrors[level]![k] = levelBest;
-      levelValues[level]![k] = levelValue;
-      streak[k] = levelBest <= TRUSTED * Math.abs(levelValue) ? streak[k]! + 1 : 0;
-      // Three levels at least: two central differences can agree by coincidence (tanh across its step).
-      if (level < 2) {
-        allDone = false;
-        continue;
-      }
-      const converged = errors[k]! <= o.noiseAt(k, steps[k]!) + 1e-7 * Math.abs(values[k]!);
-      const diagonal = Math.abs(row[level]![k]! - previous[level - 1]![k]!);
-      // Two close levels in a row, or one very close: then a worse level means round-off has taken
-      // over (gelu at x = −4.6 turns to noise below h ≈ 0.004), and smaller steps only get worse.
-      const trusted = streak[k]! >= 2 || errors[k]! <= CLOSE * Math.abs(values[k]!) || converged;
-      const deteriorated = trusted && (diagonal >= DETERIORATED * errors[k]! || level - lastImproved[k]! >= 2);
-      if (converged || deteriorated) done[k] = 1;
-      else allDone = false;
-    }
-    previous = row;
-    if (allDone) {
-      level++;
-      break;
-    }
-  }
-  // The forward's noise, measured at the smallest step an estimate came from: the central
-  // difference at a step 1/32 longer differs by truncation's small change for a forward that
-  // rounds only its output, and by about noise/h for one that rounds more inside (gelu's
-  // 1 + erf(x/√2) ≈ 2e-6 in steps of 6e-8, log Σexp with Σ ≈ 1 + 4e-4), which neither the
-  // output's size nor agreeing levels (quantised differences can agree exactly) reveal. Each
-  // level's estimate is then weighed by its error plus that noise over its step, and the best
-  // kept: smaller steps win only while the noise they add is below what they remove.
+  let stretched: StepPair | null = null;
   let probe = -1;
-  for (let k = 0; k < m; k++) {
-    if (!(values[k] !== 0 && Number.isFinite(values[k]!))) continue;
-    const l = halves.lastIndexOf(steps[k]!);
-    if (l > probe) probe = l;
+  // Per output, the first level whose estimates count (later than 1 once a probe rejected the earlier ones).
+  const firstCounted = new Int32Array(m).fill(1);
+  for (;;) {
+    for (; level < o.maxLevels && (level < 2 || h >= o.minStep); level++, h /= SHRINK) {
+      const p = level === 0 ? first : yield* pair(h);
+      const half = p.halfStep;
+      halves.push(half);
+      requested.push(h);
+      const row: Float64Array[] = [new Float64Array(m)];
+      levelErrors.push(new Float64Array(m).fill(Number.POSITIVE_INFINITY));
+      levelValues.push(new Float64Array(m).fill(Number.NaN));
+      for (let k = 0; k < m; k++) row[0]![k] = (p.plus[k]! - p.minus[k]!) / (2 * half);
+      traced?.push({ h: half, central: row[0]! });
+      centrals.push(row[0]!);
+      deltas.push(Float64Array.from(p.plus, (v, k) => v - p.minus[k]!));
+      for (let c = 1; c <= level; c++) {
+        const ratio = (halves[level - c]! / half) ** 2 - 1;
+        const col = new Float64Array(m);
+        const left = row[c - 1]!;
+        const up = previous[c - 1]!;
+        for (let k = 0; k < m; k++) col[k] = left[k]! + (left[k]! - up[k]!) / ratio;
+        row.push(col);
+      }
+      let allDone = true;
+      for (let k = 0; k < m; k++) {
+        const forward = (p.plus[k]! - base[k]!) / p.plusStep;
+        const backward = (base[k]! - p.minus[k]!) / p.minusStep;
+        const g = Math.abs(forward - backward);
+        const noisy = g <= 4 * o.noiseAt(k, half);
+        if (noisy || (level > 0 && !(g >= KINK_RATIO * gap[k]!))) steady[k] = 0;
+        gap[k] = g;
+        if (done[k]) continue;
+        // The output stopped moving although a larger step moved it: the step is below the forward's
+        // own resolution (gelu at x = −4.6 computes 1 + erf(x/√2) ≈ 2e-6 in steps of 6e-8), and the
+        // zero differences below would agree perfectly. Keep what the larger steps found.
+        if (p.plus[k] === p.minus[k] && moved[k]) {
+          done[k] = 1;
+          continue;
+        }
+        if (p.plus[k] !== p.minus[k]) moved[k] = 1;
+        let levelBest = Number.POSITIVE_INFINITY;
+        let levelValue = Number.NaN;
+        for (let c = 1; c <= level; c++) {
+          const t = row[c]![k]!;
+          const err = Math.max(Math.abs(t - row[c - 1]![k]!), Math.abs(t - previous[c - 1]![k]!));
+          if (err < levelBest) {
+            levelBest = err;
+            levelValue = t;
+          }
+          if (err < errors[k]!) {
+            errors[k] = err;
+            values[k] = t;
+            steps[k] = half;
+            lastImproved[k] = level;
+          }
+        }
+        levelErrors[level]![k] = levelBest;
+        levelValues[level]![k] = levelValue;
+        streak[k] = levelBest <= TRUSTED * Math.abs(levelValue) ? streak[k]! + 1 : 0;
+        // Three levels at least: two central differences can agree by coincidence (tanh across its step).
+        if (level < 2) {
+          allDone = false;
+          continue;
+        }
+        const converged = errors[k]! <= o.noiseAt(k, steps[k]!) + 1e-7 * Math.abs(values[k]!);
+        const diagonal = Math.abs(row[level]![k]! - previous[level - 1]![k]!);
+        // Two close levels in a row, or one very close: then a worse level means round-off has taken
+        // over (gelu at x = −4.6 turns to noise below h ≈ 0.004), and smaller steps only get worse.
+        const trusted = streak[k]! >= 2 || errors[k]! <= CLOSE * Math.abs(values[k]!) || converged;
+        const deteriorated = trusted && (diagonal >= DETERIORATED * errors[k]! || level - lastImproved[k]! >= 2);
+        if (converged || deteriorated) done[k] = 1;
+        else allDone = false;
+      }
+      previous = row;
+      if (allDone) {
+        level++;
+        h /= SHRINK;
+        break;
+      }
+    }
+    if (!o.probeNoise) break;
+    // The forward's noise, measured at the smallest step an estimate came from: the central
+    // difference at a step 1/32 longer differs by truncation's small change for a forward that
+    // rounds only its output, and by about noise/h for one that rounds more inside (gelu's
+    // 1 + erf(x/√2) ≈ 2e-6 in steps of 6e-8, log Σexp with Σ ≈ 1 + 4e-4), which neither the
+    // output's size nor agreeing levels (quantised differences can agree exactly) reveal. Each
+    // level's estimate is then weighed by its error plus that noise over its step, and the best
+    // kept: smaller steps win only while the noise they add is below what they remove.
+    probe = -1;
+    for (let k = 0; k < m; k++) {
+      if (!(values[k] !== 0 && Number.isFinite(values[k]!))) continue;
+      const l = halves.lastIndexOf(steps[k]!);
+      if (l > probe) probe = l;
+    }
+    if (probe < 0) break;
+    stretched = yield* pair(requested[probe]! * (1 + 2 ** -5));
+    // A central difference that moves by more than 1% when its step grows by 1/32 is no
+    // estimate yet (sin(a·x) at a step of whole periods agrees with itself at half the step):
+    // those outputs go on to smaller steps while there are any.
+    let reopened = false;
+    if (level < o.maxLevels && h >= o.minStep) {
+      for (let k = 0; k < m; k++) {
+        const d = (stretched.plus[k]! - stretched.minus[k]!) / (2 * stretched.halfStep);
+        if (Number.isFinite(values[k]!) && Math.abs(d - centrals[probe]![k]!) > TRUSTED * Math.abs(values[k]!)) {
+          done[k] = 0;
+          streak[k] = 0;
+          lastImproved[k] = level - 1;
+          // The estimates so far do not count: the best is chosen again from the levels to come.
+          errors[k] = Number.POSITIVE_INFINITY;
+          firstCounted[k] = level;
+          reopened = true;
+        }
+      }
+    }
+    if (!reopened) break;
   }
-  if (o.probeNoise && probe >= 0) {
-    const stretched = yield* pair(requested[probe]! * (1 + 2 ** -5));
+  if (stretched !== null && probe >= 0) {
     for (let k = 0; k < m; k++) {
       const delta = stretched.plus[k]! - stretched.minus[k]!;
       const d = delta / (2 * stretched.halfStep);
@@ -201,7 +229,7 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
       if (!(noise > 0)) continue;
       let best = -1;
       let bestWeighed = Number.POSITIVE_INFINITY;
-      for (let l = 1; l < levelErrors.length; l++) {
+      for (let l = firstCounted[k]!; l < levelErrors.length; l++) {
         const weighed = levelErrors[l]![k]! + noise / halves[l]!;
         if (weighed < bestWeighed) {
           bestWeighed = weighed;
@@ -222,8 +250,15 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
       if (jitter / steps[k]! > errors[k]!) errors[k] = jitter / steps[k]!;
     }
   }
-  // Nothing converged for an output (every level non-finite, say): fall back on the last central difference.
-  for (let k = 0; k < m; k++) if (!Number.isFinite(errors[k]!)) values[k] = previous[0]?.[k] ?? Number.NaN;
+  // No estimate counted for an output (every level non-finite, or a probe rejected them all): the
+  // last central difference, with its change from the one before as its error (NaN fails).
+  for (let k = 0; k < m; k++) {
+    if (Number.isFinite(errors[k]!)) continue;
+    const last = centrals.length - 1;
+    values[k] = centrals[last]?.[k] ?? Number.NaN;
+    errors[k] = last > 0 ? Math.abs(centrals[last]![k]! - centrals[last - 1]![k]!) : Number.NaN;
+    steps[k] = halves[last] ?? 0;
+  }
   const kinks = new Uint8Array(m);
   for (let k = 0; k < m; k++) kinks[k] = level >= 2 && steady[k] ? 1 : 0;
   const result: RiddersResult = { values, errors, steps, kinks, levels: level, trace: traced };
