@@ -66,6 +66,8 @@ const SIGNAL = 2 ** 16;
 /** An estimate this close (relative) may stop the tableau when it deteriorates; a rougher one may not. */
 const TRUSTED = 1e-2;
 const CLOSE = 1e-3;
+/** A probe that moves the estimate by this much (relative) rejects it: aliasing, not noise. */
+const REJECTED = 0.25;
 
 /**
  * `pair(h)` evaluates the function on both sides at step h; `base` is f(x). Vector-valued: every
@@ -199,14 +201,14 @@ export function* ridders(pair: (h: number) => Reads<StepPair>, base: Float64Arra
     }
     if (probe < 0) break;
     stretched = yield* pair(requested[probe]! * (1 + 2 ** -5));
-    // A central difference that moves by more than 1% when its step grows by 1/32 is no
+    // A central difference that moves by more than 25% when its step grows by 1/32 is no
     // estimate yet (sin(a·x) at a step of whole periods agrees with itself at half the step):
     // those outputs go on to smaller steps while there are any.
     let reopened = false;
     if (level < o.maxLevels && h >= o.minStep) {
       for (let k = 0; k < m; k++) {
         const d = (stretched.plus[k]! - stretched.minus[k]!) / (2 * stretched.halfStep);
-        if (Number.isFinite(values[k]!) && Math.abs(d - centrals[probe]![k]!) > TRUSTED * Math.abs(values[k]!)) {
+        if (Number.isFinite(values[k]!) && Math.abs(d - centrals[probe]![k]!) > REJECTED * Math.abs(values[k]!)) {
           done[k] = 0;
           streak[k] = 0;
           lastImproved[k] = level - 1;
