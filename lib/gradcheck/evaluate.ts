@@ -120,6 +120,11 @@ export function* makeEvaluator(fn: TensorFn, inputs: readonly Arg[], name: strin
     const ys = asList(fn(...args));
     return tf.addN(ys.map((y, o) => tf.sum(tf.mul(y, dys[o]!))));
   };
+  const singleGrads = tf.grads((...ts: tf.Tensor[]) => {
+    const args = [...inputs];
+    tensorAt.forEach((i, t) => (args[i] = ts[t]!));
+    return fn(...args) as tf.Tensor;
+  });
   return {
     inputs,
     shapes: inputs.map((x) => (x instanceof tf.Tensor ? x.shape : [])),
@@ -144,7 +149,9 @@ export function* makeEvaluator(fn: TensorFn, inputs: readonly Arg[], name: strin
     *vjp(u) {
       const dys = outputShapes.map((s, o) => tf.tensor(Float32Array.from(u.subarray(offsets[o]!, offsets[o]! + s.reduce((a, b) => a * b, 1))), s, "float32"));
       try {
-        const grads = tf.tidy(() => (tensorArgs === 0 ? [] : tf.grads(lossOf(dys))(tensorAt.map((i) => inputs[i] as tf.Tensor))));
+        const xs = tensorAt.map((i) => inputs[i] as tf.Tensor);
+        // One output: its dy goes to tf.grads directly (the loss form costs a product and a sum per call).
+        const grads = tf.tidy(() => (tensorArgs === 0 ? [] : multiple ? tf.grads(lossOf(dys))(xs) : singleGrads(xs, dys[0]!)));
         try {
           const read = yield grads;
           const out = inputs.map(() => new Float64Array(0));
