@@ -147,7 +147,11 @@ it("fails a backward that returns NaN or Inf, naming where, and raise throws; pr
   const report = gradcheck(nanBelowOne, [y]);
   assert.equal(report.passed, false);
   assert.match(formatGradcheckReport(report), /the numerical Jacobian is NaN at ∂out\[0\] \/ ∂input0\[0\]/);
-  tf.dispose([x, y]);
+  // An output that is NaN before any step (a mean over no elements) fails too, and says so.
+  const z = tf.tensor1d([0.5]);
+  const meanOverNothing = (v: tf.Tensor) => tf.div(tf.sum(tf.mul(v, 0)), 0);
+  assert.match(formatGradcheckReport(gradcheck(meanOverNothing, [z])), /FAILED[\s\S]*where the output out\[\] itself is NaN at the unperturbed inputs/);
+  tf.dispose([x, y, z]);
 });
 
 it("says, for a failing entry, whether any step agrees with the backward", () => {

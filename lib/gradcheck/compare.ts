@@ -55,6 +55,8 @@ export function compareFull(cx: CheckContext, i: number, num: NumericJacobian, a
       const tolerance = toleranceFor(t, cx.termScale[k]!, num.steps[e]!, num.errors[e]!, numerical, rowMax);
       if (nonFinite === null && !(Number.isFinite(ana[e]!) && Number.isFinite(numerical))) {
         nonFinite = `${Number.isFinite(ana[e]!) ? "the numerical" : "the analytic"} Jacobian is ${Number.isFinite(ana[e]!) ? numerical : ana[e]} at ${where(k, j)}`;
+        // The output itself already is: nothing there to differentiate (a mean over no elements, say).
+        if (!Number.isFinite(ev.output[k]!)) nonFinite += `, where the output ${ev.outputLabel(k)} itself is ${ev.output[k]} at the unperturbed inputs`;
       }
       if (Number.isFinite(error)) {
         maxAbsError = Math.max(maxAbsError, error);
