@@ -1,54 +1,67 @@
 /**
- * gradcheck for float32: compares an op's backward with central finite differences, with
- * tolerances derived from float32 round-off and the step size (see tolerance.ts) instead of
- * torch.autograd.gradcheck's float64 constants. Small inputs get their full Jacobian compared
- * entry by entry; large ones random projections uᵀJv; a failing projection is re-run as a full
- * Jacobian where that is affordable, to say where it fails and what the mistake looks like.
+ * gradcheck for float32: compares an op's backward with finite differences whose step each entry
+ * chooses for itself (a Ridders tableau, ridders.ts), with tolerances from the tableau's own error
+ * estimate plus float32 round-off (tolerance.ts) instead of torch.autograd.gradcheck's float64
+ * constants. Small inputs get their full Jacobian compared entry by entry, and the backward is run
+ * once more with a random, non-unit dy, which it must be linear in; large ones get random
+ * projections uᵀJv; a failing projection is re-run as a full Jacobian where that is affordable, to
+ * say where it fails and what the mistake looks like.
  */
 import * as tf from "@tensorflow/tfjs";
-import { BackwardContractError, messageOf } from "../function";
+import { BackwardContractError, describe, messageOf, type Arg } from "../function";
 import { Generator } from "../random";
-import { unravel, GradcheckError, type GradcheckReport, type InputReport, type WorstEntry } from "./report";
+import { formatShape } from "../shape";
+import { unravel, GradcheckError, fmt, type GradcheckReport, type InputReport } from "./report";
+import { compareFull, compareProjections, quadrature, type CheckContext } from "./compare";
 import { diagnose, diagnoseProjections, type VjpPair } from "./diagnose";
-import { makeEvaluator, opName, tensorFnOf, type CheckedOp, type Evaluator } from "./evaluate";
+import { makeEvaluator, opName, tensorFnOf, type CheckedOp } from "./evaluate";
+import { hintFor } from "./hints";
 import { analyticJacobians, numericJacobian, transposeTimes, type NumericJacobian } from "./jacobian";
+import { checkRandomDy, makeRandomDy } from "./linearity";
 import { estimateTermScale, project, type Projection } from "./projection";
 import { runAsync, runSync, type Reads } from "./reads";
-import { FLOAT32_TOLERANCES, toleranceFor, type Tolerances } from "./tolerance";
+import { FLOAT32_TOLERANCES, type Tolerances } from "./tolerance";
 import { requireSyncRead } from "../sync_read";
 
 export interface GradcheckOptions extends Partial<Tolerances> {
   /** "auto" (default): full Jacobian when outputs × input elements ≤ maxFullEntries. */
   mode?: "auto" | "full" | "projection";
   maxFullEntries?: number;
-  /** Random projections per input in projection mode (default 4). */
+  /** Random projections uᵀJv in projection mode, all along one direction v (default 2). */
   projections?: number;
-  /** Seeds the projections (default 0). */
+  /** Seeds the projections and the random dy (default 0). */
   seed?: number;
   /** Names for the report (default: the op's inputNames, else "input i"). */
   inputNames?: readonly string[];
   name?: string;
   /** Throw a GradcheckError with the report when any input fails (default false). */
   raise?: boolean;
+  /**
+   * Entries where the function has a kink within reach of x (one-sided differences disagree at
+   * every step tried): "skip" (default) reports and counts them without failing; "fail" fails them.
+   */
+  nondifferentiable?: "skip" | "fail";
 }
 
 const DEFAULT_MAX_FULL_ENTRIES = 16384;
+/** The step of the term-scale estimate, relative to x: small enough to stay local, large against round-off. */
+const TERM_SCALE_STEP = 2 ** -10;
 
 /**
  * Check `op`'s backward against finite differences, reading values synchronously: on cpu, wasm,
  * tfjs-node, and webgpu in a browser. gradcheckAsync gives the same report on every backend.
  */
-export function gradcheck(op: CheckedOp, inputs: readonly tf.Tensor[], options: GradcheckOptions = {}): GradcheckReport {
+export function gradcheck(op: CheckedOp, inputs: readonly Arg[], options: GradcheckOptions = {}): GradcheckReport {
   requireSyncRead(`gradcheck(${opName(op, options.name)})`, "await gradcheckAsync(…)", "which gives the same report on every backend");
   return runSync(gradcheckSteps(op, inputs, options));
 }
 
 /** gradcheck, reading values asynchronously: works on every backend, webgpu in Node and Deno included. */
-export function gradcheckAsync(op: CheckedOp, inputs: readonly tf.Tensor[], options: GradcheckOptions = {}): Promise<GradcheckReport> {
+export function gradcheckAsync(op: CheckedOp, inputs: readonly Arg[], options: GradcheckOptions = {}): Promise<GradcheckReport> {
   return runAsync(gradcheckSteps(op, inputs, options));
 }
 
-function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: GradcheckOptions): Reads<GradcheckReport> {
+function* gradcheckSteps(op: CheckedOp, inputs: readonly Arg[], options: GradcheckOptions): Reads<GradcheckReport> {
   const fn = tensorFnOf(op);
   const name = opName(op, options.name);
   const names = options.inputNames ?? (typeof op === "function" ? undefined : op.definition.inputNames);
@@ -57,11 +70,19 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
   const generator = new Generator(options.seed ?? 0);
 
   inputs.forEach((x, i) => {
-    if (!(x instanceof tf.Tensor)) throw new TypeError(`gradcheck(${name}): ${label(i)} is not a tf.Tensor`);
+    if (!(x instanceof tf.Tensor) && !isAttribute(x)) {
+      throw new TypeError(`gradcheck(${name}): ${label(i)} is ${describe(x)}; expected a tf.Tensor, or a number, boolean, string or array of them (passed through unchanged)`);
+    }
   });
   const ev = yield* makeEvaluator(fn, inputs, name);
+  ev.values.forEach((v, i) => {
+    const at = v.findIndex((x) => !Number.isFinite(x));
+    if (at >= 0 && (inputs[i] as tf.Tensor).dtype === "float32") {
+      throw new RangeError(`gradcheck(${name}): ${label(i)} is ${v[at]} at ${formatShape(unravel(at, ev.shapes[i]!))}; finite differences need finite inputs`);
+    }
+  });
   const m = ev.output.length;
-  const checked = inputs.map((x) => x.dtype === "float32");
+  const checked = inputs.map((x) => x instanceof tf.Tensor && x.dtype === "float32");
   const modeOf = (i: number): "full" | "projection" => {
     if (options.mode === "full" || options.mode === "projection") return options.mode;
     return m * ev.values[i]!.length <= (options.maxFullEntries ?? DEFAULT_MAX_FULL_ENTRIES) ? "full" : "projection";
@@ -70,123 +91,91 @@ function* gradcheckSteps(op: CheckedOp, inputs: readonly tf.Tensor[], options: G
   const projected = inputs.map((_, i) => i).filter((i) => checked[i] && modeOf(i) === "projection");
 
   // Numerical side first: it needs only the forward, which must work for a check to mean anything.
+  const estimate = yield* estimateTermScale(ev, [...full, ...projected], TERM_SCALE_STEP, generator, projected.length > 0 ? 1 : 2);
+  const noiseScale = ev.output.map((f, k) => Math.abs(f) + estimate[k]!);
   const numeric = new Map<number, NumericJacobian>();
-  for (const i of full) numeric.set(i, yield* numericJacobian(ev, i, t.eps));
+  for (const i of full) numeric.set(i, yield* numericJacobian(ev, i, t.eps, noiseScale));
   const termScale = new Float64Array(m);
-  for (let k = 0; k < m; k++) termScale[k] = Math.abs(ev.output[k]!);
+  for (let k = 0; k < m; k++) termScale[k] = Math.abs(ev.output[k]!) + (projected.length > 0 ? estimate[k]! : 0);
   for (const i of full) numeric.get(i)!.termScale.forEach((s, k) => (termScale[k] = termScale[k]! + s));
-  for (const i of projected) (yield* estimateTermScale(ev, i, t.eps, generator)).forEach((s, k) => (termScale[k] = termScale[k]! + s));
+  const cx: CheckContext = { ev, t, failKinks: options.nondifferentiable === "fail", termScale, noiseScale, generator };
 
   const reports: InputReport[] = [];
   let analytic: Map<number, Float64Array>;
+  let randomDy: Float64Array | null = null;
+  let randomVjp: Float64Array[] | null = null;
+  let scaledVjp: Float64Array[] | null = null;
   let projectionUs: Float64Array[];
   let projectionVjps: Float64Array[][];
   try {
     analytic = yield* analyticJacobians(ev, full);
-    projectionUs = Array.from({ length: projected.length ? (options.projections ?? 4) : 0 }, () => generator.normalArray(m));
+    if (full.length > 0) {
+      // Non-unit and of both signs: a backward that ignores dy, or squares it, gives itself away.
+      randomDy = makeRandomDy(generator, m);
+      randomVjp = yield* ev.vjp(randomDy);
+      scaledVjp = yield* ev.vjp(randomDy.map((v) => -4 * v));
+    }
+    projectionUs = Array.from({ length: projected.length ? (options.projections ?? 2) : 0 }, () => generator.normalArray(m));
     projectionVjps = [];
     for (const u of projectionUs) projectionVjps.push(yield* ev.vjp(u));
   } catch (error) {
     return finish({ name, passed: false, inputs: backwardFailed(error, inputs, checked, label) }, options);
   }
 
+  const roundoffScales = projectionUs.map((u) => quadrature(u, termScale));
+  const projections: Projection[] = projected.length > 0 ? yield* project(ev, projected, projectionUs, projectionVjps, t.eps, roundoffScales, generator) : [];
+  const jointlyPassed = compareProjections(projections, t).passed;
+
   for (let i = 0; i < inputs.length; i++) {
-    const base = { index: i, label: label(i), shape: inputs[i]!.shape, diagnosis: null, error: null };
+    const base = { index: i, label: label(i), shape: ev.shapes[i]!, diagnosis: null, error: null, nondifferentiable: 0, nondifferentiableAt: null, linearInDy: null, hint: null };
     if (!checked[i]) {
-      reports.push({ ...base, mode: "skipped", passed: true, compared: 0, mismatched: 0, maxAbsError: 0, maxRelError: 0, worst: null, error: `dtype ${inputs[i]!.dtype} is not differentiable` });
+      const x = inputs[i]!;
+      const why = x instanceof tf.Tensor ? `dtype ${x.dtype} is not differentiable` : `not a tensor (${describe(x)}): passed through unchanged`;
+      reports.push({ ...base, mode: "skipped", passed: true, compared: 0, mismatched: 0, maxAbsError: 0, maxRelError: 0, worst: null, error: why });
     } else if (numeric.has(i)) {
-      reports.push({ ...base, mode: "full", ...compareFull(ev, i, numeric.get(i)!, analytic.get(i)!, termScale, t) });
-    } else {
-      const projections: Projection[] = [];
-      for (const [p, u] of projectionUs.entries()) projections.push(yield* project(ev, i, u, projectionVjps[p]![i]!, t.eps, generator));
-      const comparison = compareProjections(projections, projectionUs, termScale, t);
-      reports.push({ ...base, mode: "projection", ...comparison, diagnosis: comparison.passed ? null : diagnoseProjections(base.label, projections) });
-    }
-  }
-  yield* explainFailures(ev, reports, numeric, analytic, termScale, t, generator, options.maxFullEntries ?? DEFAULT_MAX_FULL_ENTRIES);
-  return finish({ name, passed: reports.every((r) => r.passed), inputs: reports }, options);
-}
-
-type Comparison = Pick<InputReport, "passed" | "compared" | "mismatched" | "maxAbsError" | "maxRelError" | "worst">;
-
-function compareFull(ev: Evaluator, i: number, num: NumericJacobian, ana: Float64Array, termScale: Float64Array, t: Tolerances): Comparison {
-  const n = ev.values[i]!.length;
-  const m = ev.output.length;
-  let maxAbsError = 0;
-  let maxRelError = 0;
-  let worstRatio = -1;
-  let worst: WorstEntry | null = null;
-  let mismatched = 0;
-  for (let k = 0; k < m; k++) {
-    for (let j = 0; j < n; j++) {
-      const e = k * n + j;
-      const numerical = num.values[e]!;
-      const error = Math.abs(ana[e]! - numerical);
-      const tolerance = toleranceFor(t, termScale[k]!, num.halfSteps[j]!, num.truncation[e]!, numerical);
-      maxAbsError = Math.max(maxAbsError, error);
-      maxRelError = Math.max(maxRelError, error / Math.max(Math.abs(numerical), 1e-12));
-      const ratio = error / tolerance;
-      if (ratio > 1) mismatched++;
-      if (ratio > worstRatio) {
-        worstRatio = ratio;
-        worst = { output: unravel(k, ev.outputShape), input: unravel(j, ev.inputs[i]!.shape), analytic: ana[e]!, numerical, tolerance };
+      const comparison = compareFull(cx, i, numeric.get(i)!, analytic.get(i)!, label(i));
+      const dy = checkRandomDy(cx, i, numeric.get(i)!, analytic.get(i)!, randomDy!, randomVjp![i]!, scaledVjp![i]!);
+      const report: InputReport = { ...base, mode: "full", ...comparison, linearInDy: dy.linearInDy };
+      // Meaningless where the Jacobian itself is not finite: that is the diagnosis then.
+      if (!dy.linearInDy && report.diagnosis === null) {
+        report.diagnosis = `the backward is not linear in dy: for a random dy it returns ${fmt(dy.worst!.analytic)} where linearity (−4·dy giving −4× the gradient, and Σₖ dyₖ·its gradient for the k-th unit dy) says ${fmt(dy.worst!.numerical)}; it ignores dy, or uses it non-linearly (squared?)`;
+        if (report.passed) Object.assign(report, { passed: false, worst: dy.worst, mismatched: dy.mismatched });
       }
+      reports.push(report);
+    } else {
+      // Checked jointly; a failure is re-checked input by input to say which one is wrong.
+      let own = projections;
+      if (!jointlyPassed && projected.length > 1) {
+        own = yield* project(ev, [i], projectionUs, projectionVjps, t.eps, roundoffScales, generator);
+      }
+      const comparison = compareProjections(own, t);
+      reports.push({ ...base, mode: "projection", ...comparison, diagnosis: comparison.passed ? null : diagnoseProjections(base.label, own) });
     }
   }
-  return { passed: worstRatio <= 1, compared: m * n, mismatched, maxAbsError, maxRelError, worst };
-}
-
-function compareProjections(projections: Projection[], us: Float64Array[], termScale: Float64Array, t: Tolerances): Comparison {
-  let maxAbsError = 0;
-  let maxRelError = 0;
-  let worstRatio = -1;
-  let worst: WorstEntry | null = null;
-  let mismatched = 0;
-  // One noise level per input: the largest seen, so one quiet draw cannot tighten the others.
-  const noise = projections.reduce((a, p) => Math.max(a, p.noise), 0);
-  projections.forEach((p, index) => {
-    const u = us[index]!;
-    // Round-off of different outputs is independent: it adds up in quadrature in uᵀf.
-    let squares = 0;
-    for (let k = 0; k < u.length; k++) squares += (u[k]! * termScale[k]!) ** 2;
-    const error = Math.abs(p.analytic - p.numerical);
-    const tolerance = toleranceFor(t, Math.sqrt(squares), t.eps, noise, p.numerical, p.uNorm1 * p.vNorm1);
-    maxAbsError = Math.max(maxAbsError, error);
-    maxRelError = Math.max(maxRelError, error / Math.max(Math.abs(p.numerical), 1e-12));
-    if (error > tolerance) mismatched++;
-    if (error / tolerance > worstRatio) {
-      worstRatio = error / tolerance;
-      worst = { output: null, input: null, analytic: p.analytic, numerical: p.numerical, tolerance };
-    }
-  });
-  return { passed: worstRatio <= 1, compared: projections.length, mismatched, maxAbsError, maxRelError, worst };
+  yield* explainFailures(cx, reports, numeric, analytic, options.maxFullEntries ?? DEFAULT_MAX_FULL_ENTRIES);
+  return finish({ name, passed: reports.every((r) => r.passed), inputs: reports }, options);
 }
 
 /**
  * For failing inputs: a projection failure is re-run as a full Jacobian where affordable (to
- * point at an element), then every failure gets a diagnosis from one random vjp.
+ * point at an element), then every failure gets a diagnosis from one random vjp, and the worst
+ * entry a hint from the steps its tableau tried.
  */
-function* explainFailures(
-  ev: Evaluator,
-  reports: InputReport[],
-  numeric: Map<number, NumericJacobian>,
-  analytic: Map<number, Float64Array>,
-  termScale: Float64Array,
-  t: Tolerances,
-  generator: Generator,
-  maxFullEntries: number,
-): Reads<void> {
+function* explainFailures(cx: CheckContext, reports: InputReport[], numeric: Map<number, NumericJacobian>, analytic: Map<number, Float64Array>, maxFullEntries: number): Reads<void> {
   if (reports.every((r) => r.passed)) return;
+  const { ev } = cx;
   const m = ev.output.length;
   for (const r of reports) {
     if (r.passed || r.mode !== "projection" || m * ev.values[r.index]!.length > maxFullEntries * 4) continue;
-    const num = yield* numericJacobian(ev, r.index, t.eps);
+    const num = yield* numericJacobian(ev, r.index, cx.t.eps, cx.noiseScale);
     const ana = (yield* analyticJacobians(ev, [r.index])).get(r.index)!;
     numeric.set(r.index, num);
     analytic.set(r.index, ana);
-    Object.assign(r, compareFull(ev, r.index, num, ana, termScale, t), { mode: "full" });
+    // termScale already holds this input's estimated share; the full Jacobian's is at least as large.
+    num.termScale.forEach((s, k) => (cx.termScale[k] = Math.max(cx.termScale[k]!, Math.abs(ev.output[k]!) + s)));
+    Object.assign(r, compareFull(cx, r.index, num, ana, r.label), { mode: "full" });
   }
-  const u = generator.normalArray(m);
+  const u = cx.generator.normalArray(m);
   // One backward serves every input that has no analytic Jacobian.
   const vjp = reports.every((r) => analytic.has(r.index)) ? null : yield* ev.vjp(u);
   const pairs: VjpPair[] = reports.map((r) => {
@@ -200,16 +189,20 @@ function* explainFailures(
       numerical: num ? transposeTimes(num.values, m, n, u) : null,
     };
   });
-  for (const r of reports) if (!r.passed && r.error === null) r.diagnosis = diagnose(r.index, pairs) ?? r.diagnosis;
+  for (const r of reports) {
+    if (r.passed || r.error !== null) continue;
+    r.diagnosis ??= diagnose(r.index, pairs);
+    if (r.mode === "full" && r.worst?.output && r.worst.input && Number.isFinite(r.worst.analytic) && Number.isFinite(r.worst.numerical)) r.hint = yield* hintFor(cx, r);
+  }
 }
 
 /** The backward threw: the input it names (a contract error) or every input fails with its message. */
-function backwardFailed(error: unknown, inputs: readonly tf.Tensor[], checked: boolean[], label: (i: number) => string): InputReport[] {
+function backwardFailed(error: unknown, inputs: readonly Arg[], checked: boolean[], label: (i: number) => string): InputReport[] {
   const blamed = error instanceof BackwardContractError ? error.inputIndex : null;
   return inputs.map((x, i) => ({
     index: i,
     label: label(i),
-    shape: x.shape,
+    shape: x instanceof tf.Tensor ? x.shape : [],
     mode: checked[i] ? "full" : "skipped",
     passed: false,
     compared: 0,
@@ -219,6 +212,10 @@ function backwardFailed(error: unknown, inputs: readonly tf.Tensor[], checked: b
     worst: null,
     diagnosis: null,
     error: blamed === null || blamed === i ? messageOf(error) : `not checked: the backward failed on ${label(blamed)}`,
+    nondifferentiable: 0,
+    nondifferentiableAt: null,
+    linearInDy: null,
+    hint: null,
   }));
 }
 
@@ -237,5 +234,14 @@ function definedOnly(options: GradcheckOptions): Partial<Tolerances> {
     }
     out[key] = value;
   }
+  if (options.nondifferentiable !== undefined && options.nondifferentiable !== "skip" && options.nondifferentiable !== "fail") {
+    throw new RangeError(`gradcheck: nondifferentiable must be "skip" or "fail", got ${JSON.stringify(options.nondifferentiable)}`);
+  }
   return out;
+}
+
+/** The non-tensor arguments defineFunction passes through: numbers, booleans, strings and arrays of them. */
+function isAttribute(x: unknown): boolean {
+  const scalar = (v: unknown) => typeof v === "number" || typeof v === "boolean" || typeof v === "string";
+  return scalar(x) || (Array.isArray(x) && x.every(scalar));
 }

@@ -1,51 +1,73 @@
 /**
- * Full Jacobians, for inputs small enough: the numerical one column by column from central
- * differences (with a truncation estimate per entry), the analytic one row by row from the
- * backward (one vector–Jacobian product per output element).
+ * Full Jacobians: the numerical one column by column (one Ridders tableau per input element, every
+ * output at once), the analytic one row by row (one backward per output element).
  */
 import type { Evaluator } from "./evaluate";
 import { shifted } from "./evaluate";
 import type { Reads } from "./reads";
-import { stepFor } from "./tolerance";
+import { ridders, type RiddersResult } from "./ridders";
+import { firstStep, MAX_LEVELS, maxFirstStep, minStep, noiseLevel } from "./tolerance";
 
 export interface NumericJacobian {
   /** Row-major [outputs × inputElements]. */
   values: Float64Array;
-  /** Estimated truncation error of each entry. */
-  truncation: Float64Array;
-  /** The half-step actually taken for each input element (float32-rounded, measured in float64). */
-  halfSteps: Float64Array;
+  /** The tableau's error estimate of each entry. */
+  errors: Float32Array;
+  /** The half-step each entry's estimate came from (float32-rounded, measured in float64). */
+  steps: Float32Array;
+  /** 1 where the one-sided differences disagreed by as much at every step tried: a kink within reach. */
+  kinks: Uint8Array;
   /** Σⱼ |∂fₖ/∂xⱼ · xⱼ|: the size of the terms output k is built from (for the round-off bound). */
   termScale: Float64Array;
 }
 
-export function* numericJacobian(ev: Evaluator, index: number, eps: number): Reads<NumericJacobian> {
+/**
+ * `noiseScale[k]` is the size of what output k is computed from (|fₖ| plus its terms, estimated
+ * beforehand): ε·noiseScale/h is the round-off below which the tableau stops refining.
+ */
+export function* numericJacobian(ev: Evaluator, index: number, eps: number, noiseScale: Float64Array): Reads<NumericJacobian> {
   const x = ev.values[index]!;
   const n = x.length;
   const m = ev.output.length;
   const values = new Float64Array(m * n);
-  const truncation = new Float64Array(m * n);
-  const halfSteps = new Float64Array(n);
+  const errors = new Float32Array(m * n);
+  const steps = new Float32Array(m * n);
+  const kinks = new Uint8Array(m * n);
   const termScale = new Float64Array(m);
+  const scale = inputScale(x);
   for (let j = 0; j < n; j++) {
-    const h = stepFor(x[j]!, eps);
-    const [p1, m1, p2, m2] = [h, -h, 2 * h, -2 * h].map((t) => shifted(x, null, j, t));
-    const f1p = yield* ev.forwardWith(index, p1!);
-    const f1m = yield* ev.forwardWith(index, m1!);
-    const f2p = yield* ev.forwardWith(index, p2!);
-    const f2m = yield* ev.forwardWith(index, m2!);
-    const half1 = (p1![j]! - m1![j]!) / 2;
-    const half2 = (p2![j]! - m2![j]!) / 2;
-    halfSteps[j] = half1;
+    const r = yield* column(ev, index, j, eps, scale, noiseScale);
     for (let k = 0; k < m; k++) {
-      const d1 = (f1p[k]! - f1m[k]!) / (2 * half1);
-      const d2 = (f2p[k]! - f2m[k]!) / (2 * half2);
-      values[k * n + j] = d1;
-      truncation[k * n + j] = Math.abs(d2 - d1) / 3;
-      termScale[k] = termScale[k]! + Math.abs(d1 * x[j]!);
+      const e = k * n + j;
+      values[e] = r.values[k]!;
+      errors[e] = r.errors[k]!;
+      steps[e] = r.steps[k]!;
+      kinks[e] = r.kinks[k]!;
+      termScale[k] = termScale[k]! + Math.abs(r.values[k]! * x[j]!);
     }
   }
-  return { values, truncation, halfSteps, termScale };
+  return { values, errors, steps, kinks, termScale };
+}
+
+/** One column of the numerical Jacobian: ∂f/∂xⱼ for every output. */
+export function* column(ev: Evaluator, index: number, j: number, eps: number, scale: number, noiseScale: Float64Array, trace = false): Reads<RiddersResult> {
+  const x = ev.values[index]!;
+  const h0 = Math.max(firstStep(x[j]!, scale, eps), 2 * minStep(x[j]!));
+  function* pair(h: number) {
+    const p = shifted(x, null, j, h);
+    const q = shifted(x, null, j, -h);
+    const plus = yield* ev.forwardWith(index, p);
+    const minus = yield* ev.forwardWith(index, q);
+    return { plus, minus, halfStep: (p[j]! - q[j]!) / 2, plusStep: p[j]! - x[j]!, minusStep: x[j]! - q[j]! };
+  }
+  return yield* ridders(pair, ev.output, { h0, maxStep: maxFirstStep(x[j]!, scale, eps), minStep: minStep(x[j]!), maxLevels: MAX_LEVELS, probeNoise: true, noiseAt: (k, h) => noiseLevel(noiseScale[k]!, h) }, trace);
+}
+
+/** The input's own scale: its root mean square (1 for an all-zero input). */
+export function inputScale(x: Float64Array): number {
+  let s = 0;
+  for (const v of x) s += v * v;
+  return s > 0 ? Math.sqrt(s / x.length) : 1;
 }
 
 /** Analytic Jacobians of the given inputs: row k is the backward of the k-th unit vector. */
