@@ -47,7 +47,7 @@ const FUNCTIONAL = {
 };
 
 /** The ops themselves, with their non-tensor arguments bound, as gradcheck takes them. */
-const OPS: [string, (x: tf.Tensor, rank: number) => tf.Tensor, GradcheckOptions?][] = [
+const OPS: [string, (x: tf.Tensor, rank: number) => tf.Tensor, GradcheckOptions?, { maxScale: number }?][] = [
   ["Relu", (x) => ReluF.apply(x)],
   ["LeakyRelu(0.1)", (x) => LeakyReluF.apply(x, 0.1)],
   ["LeakyRelu(-2)", (x) => LeakyReluF.apply(x, -2)],
@@ -55,8 +55,11 @@ const OPS: [string, (x: tf.Tensor, rank: number) => tf.Tensor, GradcheckOptions?
   ["Tanh", (x) => TanhF.apply(x)],
   // tfjs's erf is Abramowitz–Stegun 7.1.26 (absolute error 1.5e-7): finite differences of the
   // forward see that polynomial's slope, off by up to 5e-6 from the true Φ(x) + x·φ(x) that
-  // backward computes (and torch agrees with backward: the fixture test above, to 1e-5).
-  ["Gelu(none)", (x) => GeluF.apply(x, "none"), { atol: 1e-5 }],
+  // backward computes (and torch agrees with backward: the fixture test above, to 1e-5). In the
+  // tail (|x| ≳ 3, scale 4) the polynomial's slope is off by more than the true slope itself
+  // (at x = −4.3: forward's slope 7.6e-6, the true one −1.4e-4), which gradcheck's small steps
+  // rightly report: there the fixture test above is the check.
+  ["Gelu(none)", (x) => GeluF.apply(x, "none"), { atol: 1e-5 }, { maxScale: 1 }],
   ["Gelu(tanh)", (x) => GeluF.apply(x, "tanh")],
   // Round-off inside the forward that gradcheck's estimate (from the output's terms) cannot see:
   // an output far below the max (log-probability −15) rounds on its own scale while its
@@ -66,10 +69,13 @@ const OPS: [string, (x: tf.Tensor, rank: number) => tf.Tensor, GradcheckOptions?
   // above checks the same gradients to rtol 1e-5.
   ["Softmax(0)", (x) => SoftmaxF.apply(x, 0), { eps: 2e-2, atol: 1e-6 }],
   ["Softmax(last)", (x, rank) => SoftmaxF.apply(x, rank - 1), { eps: 2e-2, atol: 1e-6 }],
-  ["LogSoftmax(0)", (x) => LogSoftmaxF.apply(x, 0), { eps: 2e-2, atol: 1e-6 }],
-  ["LogSoftmax(last)", (x, rank) => LogSoftmaxF.apply(x, rank - 1), { eps: 2e-2, atol: 1e-6 }],
+  // log-softmax's log(Σ exp) rounds Σ on 1's scale (the max's own term), so an output's change
+  // from a small-probability input (p ~ 1e-3 at scale 4) is quantised at ε·1 ≈ 1.2e-7 over each
+  // step: an error of ~1e-5 absolute that the output's own magnitude does not reveal.
+  ["LogSoftmax(0)", (x) => LogSoftmaxF.apply(x, 0), { eps: 2e-2, atol: 2e-5 }],
+  ["LogSoftmax(last)", (x, rank) => LogSoftmaxF.apply(x, rank - 1), { eps: 2e-2, atol: 2e-5 }],
   ["Softmax(1)", (x, rank) => SoftmaxF.apply(x, Math.min(1, rank - 1)), { eps: 2e-2, atol: 1e-6 }],
-  ["LogSoftmax(1)", (x, rank) => LogSoftmaxF.apply(x, Math.min(1, rank - 1)), { eps: 2e-2, atol: 1e-6 }],
+  ["LogSoftmax(1)", (x, rank) => LogSoftmaxF.apply(x, Math.min(1, rank - 1)), { eps: 2e-2, atol: 2e-5 }],
 ];
 
 describeEachBackend("activations", () => {
@@ -91,9 +97,9 @@ describeEachBackend("activations", () => {
 
   it("gradcheck passes for every op on 10 shapes × 3 scales", () => {
     const g = new Generator(3);
-    for (const [name, op, options] of OPS) {
+    for (const [name, op, options, limits] of OPS) {
       for (const shape of GRADCHECK_SHAPES) {
-        for (const scale of SCALES) {
+        for (const scale of SCALES.filter((s) => s <= (limits?.maxScale ?? Infinity))) {
           const x = awayFromZero(g, shape, scale);
           assertGradcheck((a) => op(a, shape.length), [x], `${name} ${JSON.stringify(shape)} ×${scale}`, options);
           x.dispose();

@@ -95,7 +95,7 @@ describeEachBackend("losses", () => {
       const classes = shape.length === 1 ? shape[0]! : shape[1]!;
       const tShape = shape.length === 1 ? [] : [shape[0]!, ...shape.slice(2)];
       const tSize = tShape.reduce((a, b) => a * b, 1);
-      const indices = tf.tensor(Array.from({ length: tSize }, (_, i) => (i % 4 === 3 ? -100 : g.integer(0, classes))), tShape, "int32");
+      const indices = tf.tensor(Array.from({ length: tSize }, (_, i) => (i % 4 === 3 ? -100 : g.integer(0, classes - 1))), tShape, "int32");
       const weight = tf.tensor(g.uniformArray(classes, 0.5, 2));
       const last = shape[shape.length - 1]!;
       const [bceWeight, posWeight] = [tf.tensor(g.uniformArray(last, 0.5, 2)), tf.tensor(g.uniformArray(last, 0.5, 3))];
