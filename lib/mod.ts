@@ -9,9 +9,14 @@ export { defineFunction, FunctionCtx, BackwardContractError, FunctionCallError }
 export type { Arg, Attribute, CustomFunction, FunctionDefinition, Gradient, OutputGradients, Outputs, SymbolicArgs } from "./function";
 export { LinearF } from "./ops/linear";
 
-export { Module } from "./nn/module";
+// The model API (issue 11): modules and containers, optimizers and schedulers, state on disk.
+export { Module, ModuleStructureError } from "./nn/module";
 export { Parameter } from "./nn/parameter";
+export { Sequential } from "./nn/sequential";
+export { ModuleList } from "./nn/module_list";
+export { ModuleDict } from "./nn/module_dict";
 export { Linear, type LinearOptions } from "./nn/linear";
+export { LinearNoBiasF } from "./ops/linear_no_bias";
 export { MSELoss, mseLoss, type Reduction } from "./nn/mse_loss";
 export { StateDictError, type StateDict } from "./nn/state_dict";
 export { SGD, type SGDOptions } from "./optim/sgd";
