@@ -17,9 +17,12 @@ export { ModuleList } from "./nn/module_list";
 export { ModuleDict } from "./nn/module_dict";
 export { Linear, type LinearOptions } from "./nn/linear";
 export { LinearNoBiasF } from "./ops/linear_no_bias";
+export { Optimizer, type OptimizerStateDict, type ParamGroup } from "./optim/optimizer";
+export { SGD, type SGDOptions } from "./optim/sgd";
+export { Adam, type AdamOptions } from "./optim/adam";
+export { AdamW, type AdamWOptions } from "./optim/adamw";
 export { MSELoss, mseLoss, type Reduction } from "./nn/mse_loss";
 export { StateDictError, type StateDict } from "./nn/state_dict";
-export { SGD, type SGDOptions } from "./optim/sgd";
 export { backward } from "./autograd/backward";
 
 export { gradcheck, gradcheckAsync, type GradcheckOptions } from "./gradcheck/gradcheck";
