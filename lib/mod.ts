@@ -21,6 +21,8 @@ export { Optimizer, type OptimizerStateDict, type ParamGroup } from "./optim/opt
 export { SGD, type SGDOptions } from "./optim/sgd";
 export { Adam, type AdamOptions } from "./optim/adam";
 export { AdamW, type AdamWOptions } from "./optim/adamw";
+export { LRScheduler, StepLR, CosineAnnealingLR, type SchedulerStateDict } from "./optim/lr_scheduler";
+export { saveState, saveStateAsync, loadState } from "./io/state_file";
 export { MSELoss, mseLoss, type Reduction } from "./nn/mse_loss";
 export { StateDictError, type StateDict } from "./nn/state_dict";
 export { backward } from "./autograd/backward";

@@ -267,6 +267,9 @@ export function describeValue(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);
   if (typeof v === "boolean") return String(v);
   if (Array.isArray(v)) return v.length <= 4 && v.every((x) => typeof x === "number" || typeof x === "boolean") ? `[${v.join(", ")}]` : `an array of length ${v.length}`;
-  if (typeof v === "object") return `a ${v.constructor?.name ?? "object"}`;
+  if (typeof v === "object") {
+    const name = v.constructor?.name ?? "object";
+    return `${/^[aeiou]/i.test(name) ? "an" : "a"} ${name}`;
+  }
   return typeof v;
 }
