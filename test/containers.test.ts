@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { gradcheck } from "../lib/gradcheck/gradcheck";
+import { exportOnnx } from "../lib/onnx/export";
 import { Linear } from "../lib/nn/linear";
 import { Module, ModuleStructureError } from "../lib/nn/module";
 import { ModuleDict } from "../lib/nn/module_dict";
@@ -43,6 +44,9 @@ class Bare extends Module {
     return x;
   }
 }
+
+type Ort = typeof import("onnxruntime-node");
+const ort: Ort | null = await import("onnxruntime-node").then((m) => ((m as { default?: Ort }).default ?? m) as Ort).catch(() => null);
 
 describeEachBackend("containers and parameter discovery", () => {
   it("Sequential names its children 0, 1, … and skips parameter-free ones, as torch's state_dict", () => {
@@ -190,5 +194,20 @@ describeEachBackend("containers and parameter discovery", () => {
     assert.throws(() => new Linear(2, 2, { bias: "no" as unknown as boolean }), /Linear: bias must be true or false, got "no"/);
     x.dispose();
     layer.dispose();
+  });
+
+  it("a Sequential of Linear layers, one without bias, exports to ONNX and ONNX Runtime gives its outputs", { skip: ort === null ? "onnxruntime-node cannot be loaded here" : false }, async () => {
+    const g = new Generator(7);
+    const model = new Sequential(new Linear(3, 4, { generator: g }), new Linear(4, 2, { generator: g, bias: false }));
+    const rows = [[1, 2, 3], [-1, 0, 0.5], [0.25, -2, 1]];
+    const ours = tf.tidy(() => Array.from(model.forward(tf.tensor2d(rows)).dataSync()));
+    for (const customOps of ["function", "standard"] as const) {
+      const bytes = await exportOnnx(model, undefined, { customOps, example: tf.zeros([1, 3]), dynamicAxes: { x: { 0: "batch" }, y: { 0: "batch" } } });
+      const session = await ort!.InferenceSession.create(bytes);
+      const out = await session.run({ x: new ort!.Tensor("float32", Float32Array.from(rows.flat()), [3, 3]) });
+      await session.release();
+      assertClose(Array.from(out.y!.data as Float32Array), ours, { rtol: 1e-6, atol: 1e-7 }, `ORT (${customOps}) vs gradlab`);
+    }
+    model.dispose();
   });
 });
