@@ -14,9 +14,10 @@ export class Sequential extends Module {
     super();
     const first = modules[0] as unknown;
     const named = modules.length === 1 && !(first instanceof Module) && first !== null && typeof first === "object" && !Array.isArray(first);
-    const entries: [string, unknown][] = named
-      ? first instanceof Map ? [...first.entries()].map(([k, m]) => [String(k), m]) : Object.entries(first as Record<string, unknown>)
-      : modules.map((m, i) => [String(i), m]);
+    let entries: [string, unknown][];
+    if (!named) entries = modules.map((m, i): [string, unknown] => [String(i), m]);
+    else if (first instanceof Map) entries = [...first.entries()].map(([k, m]): [string, unknown] => [String(k), m]);
+    else entries = Object.entries(first as Record<string, unknown>);
     this.#children = entries.map(([key, m]) => {
       if (key === "" || key.includes(".")) throw new RangeError(`Sequential: a module name must be non-empty and without ".", got ${JSON.stringify(key)}`);
       return [key, requireModule("Sequential", named ? `module "${key}"` : `argument ${key}`, m)];
