@@ -27,6 +27,25 @@ export { MSELoss, mseLoss, type Reduction } from "./nn/mse_loss";
 export { StateDictError, type StateDict } from "./nn/state_dict";
 export { backward } from "./autograd/backward";
 
+// Layer ops (lib/ops/<op>.ts, each a defineFunction with a hand-written backward) and their modules.
+export * as F from "./nn/functional";
+export { ReluF } from "./ops/relu";
+export { LeakyReluF } from "./ops/leaky_relu";
+export { SigmoidF } from "./ops/sigmoid";
+export { TanhF } from "./ops/tanh";
+export { GeluF, type GeluApproximate } from "./ops/gelu";
+export { SoftmaxF } from "./ops/softmax";
+export { LogSoftmaxF } from "./ops/log_softmax";
+export { ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax } from "./nn/activation";
+export { CrossEntropyF, type CrossEntropyOptions } from "./ops/losses/cross_entropy";
+export { NllLossF, type NllLossOptions } from "./ops/losses/nll_loss";
+export { BceWithLogitsF, type BceWithLogitsOptions } from "./ops/losses/bce_with_logits";
+export { CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss } from "./nn/loss";
+export { LayerNormF, type LayerNormOptions } from "./ops/layer_norm";
+export { LayerNorm, type LayerNormModuleOptions } from "./nn/normalization";
+export { DropoutF, type DropoutOptions } from "./ops/dropout";
+export { Dropout } from "./nn/dropout";
+
 export { gradcheck, gradcheckAsync, type GradcheckOptions } from "./gradcheck/gradcheck";
 export { GradcheckError, formatGradcheckReport, type GradcheckReport, type InputReport } from "./gradcheck/report";
 export { FLOAT32_TOLERANCES, type Tolerances } from "./gradcheck/tolerance";

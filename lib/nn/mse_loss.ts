@@ -15,7 +15,12 @@ import { warnOnce } from "../warnings";
 export type Reduction = "mean" | "sum" | "none";
 const REDUCTIONS: readonly Reduction[] = ["mean", "sum", "none"];
 
-export function mseLoss(input: tf.Tensor, target: tf.Tensor, reduction: Reduction = "mean"): tf.Tensor {
+/**
+ * torch.nn.functional.mse_loss(input, target, reduction="mean"): the reduction positionally, or
+ * as `{ reduction }` like the other losses' keywords.
+ */
+export function mseLoss(input: tf.Tensor, target: tf.Tensor, options: Reduction | { reduction?: Reduction } = "mean"): tf.Tensor {
+  const reduction = reductionOf("mseLoss", options);
   if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
     throw new RangeError(`mseLoss: reduction must be one of ${REDUCTIONS.map((r) => `"${r}"`).join(", ")}, got ${JSON.stringify(reduction)}`);
   }
@@ -48,10 +53,14 @@ function makeMseOp(reduction: Reduction): MseOp {
       squared = tf.squaredDifference(input, target); // the op wrappers reconcile the dtypes
       diff = tf.sub(input, target);
     }
+    // torch: the mean of nothing is nan, the sum 0. tfjs's Mean kernel gives 0 on cpu and reads
+    // uninitialised memory on wasm (3.6e-41), so an empty input is answered here.
     const value =
       reduction === "none"
         ? squared
-        : (tf.engine().runKernel(reduction === "sum" ? tf.Sum : tf.Mean, { x: squared }, ALL_AXES) as tf.Tensor);
+        : squared.size === 0
+          ? tf.scalar(reduction === "mean" ? Number.NaN : 0)
+          : (tf.engine().runKernel(reduction === "sum" ? tf.Sum : tf.Mean, { x: squared }, ALL_AXES) as tf.Tensor);
     // Backward needs only input − target: one saved copy instead of two.
     save([diff]);
     const count = squared.size;
@@ -85,8 +94,22 @@ function reduceTo(g: tf.Tensor, shape: number[]): tf.Tensor {
   return tf.engine().runKernel(tf.Reshape, { x: summed }, { shape }) as tf.Tensor;
 }
 
+/** The reduction from `"sum"` or `{ reduction: "sum" }`. */
+function reductionOf(where: string, options: Reduction | { reduction?: Reduction }): Reduction {
+  if (typeof options === "object" && options !== null) {
+    const unknown = Object.keys(options).filter((k) => k !== "reduction");
+    if (unknown.length > 0) throw new TypeError(`${where}: unknown option "${unknown[0]}"; expected "reduction"`);
+    return options.reduction ?? "mean";
+  }
+  return options;
+}
+
 export class MSELoss {
-  constructor(readonly reduction: Reduction = "mean") {
+  readonly reduction: Reduction;
+  /** torch.nn.MSELoss(reduction="mean"): `new MSELoss("sum")` or `new MSELoss({ reduction: "sum" })`. */
+  constructor(options: Reduction | { reduction?: Reduction } = "mean") {
+    const reduction = reductionOf("MSELoss", options);
+    this.reduction = reduction;
     if (!REDUCTIONS.includes(reduction)) {
       throw new RangeError(`MSELoss: reduction must be one of ${REDUCTIONS.map((r) => `"${r}"`).join(", ")}, got ${JSON.stringify(reduction)}`);
     }

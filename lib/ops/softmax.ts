@@ -1,0 +1,55 @@
+/**
+ * softmax(x, dim) = e^(x − max) / Σ e^(x − max) along dim; dx = y·(dy − Σ_dim dy·y) from the
+ * saved output. tfjs's own softmax works on the last axis only, so another dim is written out.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { defineFunction } from "../function";
+import { warnOnce } from "../warnings";
+import { checkDim, checkFloatTensor } from "./argument_checks";
+
+export const SoftmaxF = defineFunction<[tf.Tensor, number]>({
+  name: "Softmax",
+  inputNames: ["input", "dim"],
+  forward(ctx, x, dim) {
+    const y = dim === x.rank - 1 ? tf.softmax(x) : softmaxAlong(x, dim);
+    ctx.saveForBackward(y);
+    return y;
+  },
+  backward(ctx, dy) {
+    const [y] = ctx.saved as [tf.Tensor];
+    const dim = ctx.attrs[1] as number;
+    return tf.mul(y, tf.sub(dy, tf.sum(tf.mul(dy, y), dim, true)));
+  },
+  symbolic: (g, x, dim) => g.op("Softmax", x, { axis_i: dim }),
+  // Opset 13's Softmax normalises along one axis, as torch does (opset 11's flattened the tail).
+  lower: (g, x, dim) => g.op("Softmax", x, { axis_i: dim }),
+});
+
+function softmaxAlong(x: tf.Tensor, dim: number): tf.Tensor {
+  const e = tf.exp(tf.sub(x, tf.max(x, dim, true)));
+  return tf.div(e, tf.sum(e, dim, true));
+}
+
+/**
+ * The dim a softmax-like op uses: the given one, normalised, or torch's deprecated implicit
+ * choice (0 for rank 0, 1 and 3, else 1) with torch's warning.
+ */
+export function softmaxDim(op: string, torchName: string, rank: number, dim: number | undefined): number {
+  if (dim === undefined) {
+    warnOnce(`Implicit dimension choice for ${torchName} has been deprecated. Change the call to include dim=X as an argument.`);
+    return rank === 0 || rank === 1 || rank === 3 ? 0 : 1;
+  }
+  return checkDim(op, dim, rank);
+}
+
+/** Runs a softmax-like op, giving a scalar (which tfjs ops cannot reduce along an axis) one axis. */
+export function applyAlong(x: tf.Tensor, dim: number, apply: (x: tf.Tensor, dim: number) => tf.Tensor): tf.Tensor {
+  if (x.rank > 0) return apply(x, dim);
+  return tf.tidy(() => tf.reshape(apply(tf.reshape(x, [1]), 0), []));
+}
+
+/** torch.nn.functional.softmax(input, dim). */
+export function softmax(input: tf.Tensor, dim?: number): tf.Tensor {
+  checkFloatTensor("softmax", "input", input);
+  return applyAlong(input, softmaxDim("softmax", "softmax", input.rank, dim), (x, d) => SoftmaxF.apply(x, d));
+}
