@@ -50,6 +50,15 @@ export { gradcheck, gradcheckAsync, type GradcheckOptions } from "./gradcheck/gr
 export { GradcheckError, formatGradcheckReport, type GradcheckReport, type InputReport } from "./gradcheck/report";
 export { FLOAT32_TOLERANCES, type Tolerances } from "./gradcheck/tolerance";
 
+// Convolution, pooling and flatten (issue 11): ops with hand-written backwards, their torch.nn.functional forms, modules.
+export { Conv2dF, conv2d, type Conv2dOptions } from "./ops/conv2d";
+export { MaxPool2dF, maxPool2d, type MaxPool2dOptions } from "./ops/max_pool2d";
+export { AvgPool2dF, avgPool2d, type AvgPool2dOptions } from "./ops/avg_pool2d";
+export { FlattenF, flatten } from "./ops/flatten";
+export { Conv2d, type Conv2dModuleOptions } from "./nn/conv";
+export { MaxPool2d, AvgPool2d } from "./nn/pooling";
+export { Flatten } from "./nn/flatten";
+
 export { exportOnnx } from "./onnx/export";
 export type { ExportOptions, CustomOpsMode, DynamicAxes } from "./onnx/export_options";
 export { importOnnx } from "./onnx/import";

@@ -16,3 +16,7 @@ export { binaryCrossEntropyWithLogits } from "../ops/losses/bce_with_logits";
 export { mseLoss } from "./mse_loss";
 export { layerNorm } from "../ops/layer_norm";
 export { dropout } from "../ops/dropout";
+export { conv2d } from "../ops/conv2d";
+export { maxPool2d } from "../ops/max_pool2d";
+export { avgPool2d } from "../ops/avg_pool2d";
+export { flatten } from "../ops/flatten";
