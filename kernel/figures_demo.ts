@@ -5,9 +5,9 @@
  *   npx tsx kernel/figures_demo.ts [out.html]
  *   npx deno run -A kernel/figures_demo.ts [out.html]
  */
-import { fittedPlane, jacobianScatter, lossCurve, parityScatter, sideBySideHeatmaps, trajectories, writeFigureHtml, type Figure } from "../lib/plot/mod";
+import { confusionMatrix, fittedPlane, imageGrid, jacobianScatter, lossCurve, parityScatter, sideBySideHeatmaps, trainTestCurves, trajectories, writeFigureHtml, type Figure } from "../lib/plot/mod";
 
-export const DEMO_FIGURES = ["demo-heatmaps", "demo-jacobian", "demo-loss", "demo-trajectories", "demo-plane", "demo-parity"] as const;
+export const DEMO_FIGURES = ["demo-heatmaps", "demo-jacobian", "demo-loss", "demo-trajectories", "demo-plane", "demo-parity", "demo-train-test", "demo-confusion", "demo-images"] as const;
 
 export function demoFigures(): Figure[] {
   const w = [
@@ -28,6 +28,9 @@ export function demoFigures(): Figure[] {
       x: { axis: "reference", short: "reference" },
       y: { axis: "runtime", short: "runtime" },
     }),
+    trainTestCurves("demo-train-test", { train: steps.map((i) => 1 - decay(i)), test: steps.map((i) => 0.9 - decay(i)) }, { metric: "accuracy", reference: { train: steps.map((i) => 1 - decay(i)), test: steps.map((i) => 0.9 - decay(i)) } }),
+    confusionMatrix("demo-confusion", [[5, 1, 0], [0, 6, 1], [1, 0, 7]], { labels: ["a", "b", "c"] }),
+    imageGrid("demo-images", [0, 1, 2].map((k) => ({ pixels: [[k, 1, 0], [1, 2, 1], [0, 1, k]], title: `image ${k}` })), { columns: 3 }),
   ];
 }
 

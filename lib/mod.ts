@@ -9,12 +9,22 @@ export { defineFunction, FunctionCtx, BackwardContractError, FunctionCallError }
 export type { Arg, Attribute, CustomFunction, FunctionDefinition, Gradient, OutputGradients, Outputs, SymbolicArgs } from "./function";
 export { LinearF } from "./ops/linear";
 
-export { Module } from "./nn/module";
+// The model API (issue 11): modules and containers, optimizers and schedulers, state on disk.
+export { Module, ModuleStructureError } from "./nn/module";
 export { Parameter } from "./nn/parameter";
+export { Sequential } from "./nn/sequential";
+export { ModuleList } from "./nn/module_list";
+export { ModuleDict } from "./nn/module_dict";
 export { Linear, type LinearOptions } from "./nn/linear";
+export { LinearNoBiasF } from "./ops/linear_no_bias";
+export { Optimizer, type OptimizerStateDict, type ParamGroup } from "./optim/optimizer";
+export { SGD, type SGDOptions } from "./optim/sgd";
+export { Adam, type AdamOptions } from "./optim/adam";
+export { AdamW, type AdamWOptions } from "./optim/adamw";
+export { LRScheduler, StepLR, CosineAnnealingLR, type SchedulerStateDict } from "./optim/lr_scheduler";
+export { saveState, saveStateAsync, loadState } from "./io/state_file";
 export { MSELoss, mseLoss, type Reduction } from "./nn/mse_loss";
 export { StateDictError, type StateDict } from "./nn/state_dict";
-export { SGD, type SGDOptions } from "./optim/sgd";
 export { backward } from "./autograd/backward";
 
 // Layer ops (lib/ops/<op>.ts, each a defineFunction with a hand-written backward) and their modules.

@@ -32,6 +32,7 @@ const EXPECTED_FIGURES: Record<string, string[]> = {
   "02_gradcheck": ["jacobian-entries", "mistake-entries"],
   "03_train": ["loss-curve", "trajectories", "fitted-plane"],
   "04_export": ["ort-vs-gradlab"],
+  "05_mlp": ["digit-samples", "loss-curves", "accuracy-curves", "confusion-matrix", "misclassified"],
 };
 
 /** A Jupyter of our own: kernelspec, data, runtime and config folders all under one temp folder. */
@@ -166,6 +167,25 @@ describe("notebooks/", () => {
     assert.ok(loss.maxRelativeGap < 1e-2);
     assert.ok(Math.abs(loss.first - torch.losses[0]!) < 1e-3);
     assert.ok(Math.abs(fact<{ y: number }>(nb, "prediction").y - 16) < 0.1);
+  });
+
+  it("mlp: the digit classifier's SiLU passes gradcheck, it trains as PyTorch's run did, and ONNX Runtime agrees", () => {
+    const nb = load("05_mlp");
+    const torch = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "mlp_digits_reference.json"), "utf8")) as { test_acc: number[]; confusion: number[][]; config: { epochs: number } };
+    assert.equal(fact<{ passed: boolean }>(nb, "silu_gradcheck").passed, true);
+    const training = fact<{ epochs: number; testAccuracy: number; torchTestAccuracy: number; maxRelativeLossGap: number; predictionAgreement: number }>(nb, "training");
+    assert.equal(training.epochs, torch.config.epochs);
+    assert.equal(training.torchTestAccuracy, torch.test_acc.at(-1));
+    assert.ok(training.testAccuracy > 0.93, `test accuracy ${training.testAccuracy}`);
+    assert.ok(Math.abs(training.testAccuracy - torch.test_acc.at(-1)!) <= 2 / 360, `gradlab ${training.testAccuracy} vs PyTorch ${torch.test_acc.at(-1)}`);
+    assert.ok(training.maxRelativeLossGap < 1e-3, `training loss gap ${training.maxRelativeLossGap}`);
+    assert.ok(training.predictionAgreement >= 0.99, `only ${training.predictionAgreement} of test predictions agree with PyTorch's`);
+    const confusion = fact<{ confusion: number[][]; misclassified: number }>(nb, "confusion");
+    assert.equal(confusion.confusion.flat().reduce((a, b) => a + b, 0), 360);
+    assert.equal(360 - confusion.confusion.reduce((s, row, i) => s + row[i]!, 0), confusion.misclassified);
+    const onnx = fact<{ maxRelativeDifference: number; ortAccuracy: number; accuracy: number }>(nb, "onnx");
+    assert.ok(onnx.maxRelativeDifference < 1e-5, `ONNX Runtime vs gradlab: ${onnx.maxRelativeDifference}`);
+    assert.equal(onnx.ortAccuracy, onnx.accuracy);
   });
 
   it("export: three graphs as expected, ONNX Runtime within 1e-6 of gradlab, opaque and PyTorch's file refused, PyTorch's file imported", () => {
@@ -326,7 +346,7 @@ describe("the gradlab kernel", () => {
     }
   });
 
-  it("all four run on the webgpu backend too (GRADLAB_BACKEND=webgpu: Dawn in the kernel; llvmpipe here) and keep their facts", async (t) => {
+  it("all of them run on the webgpu backend too (GRADLAB_BACKEND=webgpu: Dawn in the kernel; llvmpipe here) and keep their facts", async (t) => {
     // What a notebook on a GPU machine does: the same cells, tfjs-backend-webgpu, gradlab's kernels.
     const unavailable = await webgpuUnavailable();
     if (unavailable) return t.skip(unavailable);
@@ -346,6 +366,7 @@ describe("the gradlab kernel", () => {
       assert.ok(Math.abs(w.w1 - 2) < 0.05 && Math.abs(w.w2 - 3) < 0.05 && Math.abs(w.b - 4) < 0.05, JSON.stringify(w));
       assert.ok(fact<{ maxRelativeGap: number }>(nb("03_train"), "loss_vs_pytorch").maxRelativeGap < 1e-2);
       for (const run of fact<{ runs: { maxRelativeDifference: number }[] }>(nb("04_export"), "ort_vs_gradlab").runs) assert.ok(run.maxRelativeDifference < 1e-5);
+      assert.ok(fact<{ testAccuracy: number }>(nb("05_mlp"), "training").testAccuracy > 0.93);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

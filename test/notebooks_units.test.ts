@@ -15,7 +15,7 @@ import { FACT_MIME, check, fact } from "../lib/notebook/facts";
 import { backendFromEnv } from "../lib/notebook/setup";
 import { figureTitle, makeFigure } from "../lib/plot/figure";
 import { scriptJson } from "../lib/plot/html";
-import { jacobianScatter, trajectories, fittedPlane, lossCurve, parityScatter } from "../lib/plot/mod";
+import { confusionMatrix, fittedPlane, imageGrid, jacobianScatter, lossCurve, parityScatter, trainTestCurves, trajectories } from "../lib/plot/mod";
 import { plotlyBundle } from "../lib/plot/plotly_bundle";
 
 describe("notebook sources", () => {
@@ -106,6 +106,18 @@ describe("figures", () => {
     // A zero loss cannot sit on a log axis: it is a gap, not a silently dropped point.
     assert.deepEqual((loss.data[1] as { y: unknown[] }).y, [1, null, 0.1]);
     assert.equal((loss.layout.yaxis as { type: string }).type, "log");
+  });
+
+  it("classifier figures: curves per split, a confusion matrix that counts, image panels that check their pixels", () => {
+    const curves = trainTestCurves("acc", { train: [0.5, 0.9], test: [0.4, 0.8] }, { metric: "accuracy", reference: { train: [0.5, 0.9], test: [0.4, 0.7] }, referenceLabel: "PyTorch" });
+    assert.deepEqual(curves.data.map((t) => (t as { name: string }).name), ["train, PyTorch", "train, ours", "test, PyTorch", "test, ours"]);
+    const confusion = confusionMatrix("cm", [[3, 1], [0, 4]]);
+    assert.equal(figureTitle(confusion), "Confusion matrix (7 of 8 correct)");
+    assert.throws(() => confusionMatrix("cm", [[1, 2], [3]]), /expected a square matrix, got 2 rows of lengths 2, 1/);
+    const grid = imageGrid("g", [{ pixels: [[0, 1], [1, 0]], title: "a" }, { pixels: [[1, 1], [0, 0]], title: "b" }, { pixels: [[0, 0], [0, 1]], title: "c" }], { columns: 2 });
+    assert.equal(grid.data.length, 3);
+    assert.deepEqual((grid.layout.xaxis3 as { domain: number[] }).domain, (grid.layout.xaxis as { domain: number[] }).domain, "the third image starts the second row");
+    assert.throws(() => imageGrid("g", [{ pixels: [[0, 1], [1]], title: "bad" }]), /imageGrid "g": image 0 \("bad"\) must be non-empty rows of equal length, got rows of lengths 2, 1/);
   });
 
   it("JSON for a <script> cannot close the element or break the line", () => {

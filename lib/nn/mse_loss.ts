@@ -96,12 +96,12 @@ function reduceTo(g: tf.Tensor, shape: number[]): tf.Tensor {
 
 /** The reduction from `"sum"` or `{ reduction: "sum" }`. */
 function reductionOf(where: string, options: Reduction | { reduction?: Reduction }): Reduction {
-  if (typeof options === "object" && options !== null) {
-    const unknown = Object.keys(options).filter((k) => k !== "reduction");
-    if (unknown.length > 0) throw new TypeError(`${where}: unknown option "${unknown[0]}"; expected "reduction"`);
-    return options.reduction ?? "mean";
-  }
-  return options;
+  // A string (or anything not an object) is the reduction itself; checked by the caller. Written
+  // without relying on `!== null` narrowing, which tslab's non-strict compile of lib/ lacks.
+  if (typeof options !== "object" || options === null) return options as Reduction;
+  const unknown = Object.keys(options).filter((k) => k !== "reduction");
+  if (unknown.length > 0) throw new TypeError(`${where}: unknown option "${unknown[0]}"; expected "reduction"`);
+  return options.reduction ?? "mean";
 }
 
 export class MSELoss {

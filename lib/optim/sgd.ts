@@ -1,11 +1,14 @@
 /**
  * torch.optim.SGD, step for step: weight decay added to the gradient, a momentum buffer that starts
  * as a copy of the first gradient (no dampening on that step), optional dampening, Nesterov and
- * maximize. Buffers are tf.Variables updated in place, so a step allocates nothing that outlives it.
+ * maximize. Buffers are tf.Variables updated in place, so a step allocates nothing that outlives it;
+ * the state dict holds them as torch's "momentum_buffer".
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Parameter } from "../nn/parameter";
 import { shapesEqual } from "../shape";
+import { add, mul, sub } from "./kernels";
+import { boolean, finiteAtLeast0, Optimizer, type HyperSpec } from "./optimizer";
 
 export interface SGDOptions {
   lr: number;
@@ -16,37 +19,29 @@ export interface SGDOptions {
   maximize?: boolean;
 }
 
-export class SGD {
-  readonly options: Readonly<Required<SGDOptions>>;
-  readonly #params: readonly Parameter[];
-  readonly #buffers = new Map<Parameter, tf.Variable>();
-  /** Hyper-parameters as tensors made once, not per step. */
-  readonly #scalars: { lr: tf.Scalar; momentum: tf.Scalar; dampen: tf.Scalar; weightDecay: tf.Scalar };
+const SGD_SPEC: { readonly [K in keyof SGDOptions]-?: HyperSpec } = {
+  lr: { key: "lr", ...finiteAtLeast0 },
+  momentum: { key: "momentum", ...finiteAtLeast0 },
+  dampening: { key: "dampening", ...finiteAtLeast0 },
+  weightDecay: { key: "weight_decay", ...finiteAtLeast0 },
+  nesterov: { key: "nesterov", ...boolean },
+  maximize: { key: "maximize", ...boolean },
+};
 
+export class SGD extends Optimizer<Required<SGDOptions>> {
+  /** lr has no default, as in torch. */
   constructor(params: readonly Parameter[], options: SGDOptions) {
-    const o = { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...options };
-    for (const key of ["lr", "momentum", "dampening", "weightDecay"] as const) {
-      if (typeof o[key] !== "number" || !Number.isFinite(o[key]) || o[key] < 0) {
-        throw new RangeError(`SGD: ${key} must be a finite number ≥ 0, got ${o[key]}`);
-      }
-    }
-    if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
-      throw new RangeError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening");
-    }
-    if (params.length === 0) throw new RangeError("SGD: got an empty parameter list");
-    this.options = Object.freeze(o);
-    this.#params = [...params];
-    this.#scalars = tf.tidy(() => ({
-      lr: tf.keep(tf.scalar(o.lr)),
-      momentum: tf.keep(tf.scalar(o.momentum)),
-      dampen: tf.keep(tf.scalar(1 - o.dampening)),
-      weightDecay: tf.keep(tf.scalar(o.weightDecay)),
-    }));
+    super("SGD", params, { lr: undefined as unknown as number, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false }, options, SGD_SPEC);
   }
 
-  /** Clears the gradients of this optimizer's parameters. */
-  zeroGrad(): void {
-    for (const p of this.#params) p.clearGrad();
+  protected override checkCombination(h: Required<SGDOptions>, label: (key: string) => string): void {
+    if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0)) {
+      throw new RangeError(`${label("nesterov")}: Nesterov momentum requires a momentum > 0 and zero dampening, got momentum ${h.momentum} and dampening ${h.dampening}`);
+    }
+  }
+
+  protected stateKeys(h: Required<SGDOptions>) {
+    return { buffers: h.momentum !== 0 ? ["momentum_buffer"] : [], counters: [] };
   }
 
   /**
@@ -58,13 +53,12 @@ export class SGD {
    * that order, so buf is rounded exactly as torch's (g + wd·p) then m·buf + d.
    */
   step(): void {
-    const { momentum, nesterov, maximize, weightDecay, dampening } = this.options;
-    const s = this.#scalars;
+    const group = this.paramGroups[0];
+    const { momentum, nesterov, maximize, weightDecay, dampening } = group;
+    const s = { lr: this.scalar("lr", group.lr), momentum: this.scalar("momentum", momentum), dampen: this.scalar("dampen", 1 - dampening), weightDecay: this.scalar("weightDecay", weightDecay) };
     const engine = tf.engine();
-    const mul = (a: tf.Tensor, b: tf.Tensor) => engine.runKernel(tf.Multiply, { a, b }) as tf.Tensor;
-    const add = (a: tf.Tensor, b: tf.Tensor) => engine.runKernel(tf.Add, { a, b }) as tf.Tensor;
     tf.tidy(() => {
-      for (const p of this.#params) {
+      for (const p of group.params) {
         if (p.grad === null) continue;
         const value = p.value;
         const g = maximize ? (engine.runKernel(tf.Neg, { x: p.grad }) as tf.Tensor) : p.grad;
@@ -72,10 +66,10 @@ export class SGD {
         if (momentum === 0) {
           d = weightDecay !== 0 ? add(g, mul(value, s.weightDecay)) : g;
         } else {
-          const buffer = this.#buffers.get(p);
+          const buffer = this.state.get(p)?.momentum_buffer as tf.Variable | undefined;
           if (buffer === undefined) {
             d = weightDecay !== 0 ? add(g, mul(value, s.weightDecay)) : g;
-            this.#buffers.set(p, tf.variable(d, false));
+            this.state.set(p, { momentum_buffer: tf.variable(d, false) });
             if (nesterov) d = add(d, mul(d, s.momentum));
           } else if (dampening === 0 && !nesterov && shapesEqual(g.shape, value.shape)) {
             const decayed = mul(buffer, s.momentum);
@@ -92,14 +86,8 @@ export class SGD {
             d = nesterov ? add(d, mul(buffer, s.momentum)) : buffer;
           }
         }
-        value.assign(engine.runKernel(tf.Sub, { a: value, b: mul(d, s.lr) }) as tf.Tensor);
+        value.assign(sub(value, mul(d, s.lr)));
       }
     });
-  }
-
-  dispose(): void {
-    for (const b of this.#buffers.values()) b.dispose();
-    this.#buffers.clear();
-    Object.values(this.#scalars).forEach((t) => t.dispose());
   }
 }

@@ -10,6 +10,9 @@ export { parityScatter, type ParitySeries, type ParityOptions } from "./parity_s
 export { lossCurve, type LossCurveOptions } from "./loss_curve";
 export { trajectories, type TrajectoryOptions } from "./trajectories";
 export { fittedPlane, type FittedPlaneOptions } from "./fitted_plane";
+export { trainTestCurves, type TrainTestSeries, type TrainTestOptions } from "./train_test_curves";
+export { confusionMatrix, type ConfusionOptions } from "./confusion_matrix";
+export { imageGrid, type GridImage, type ImageGridOptions } from "./image_grid";
 export { figureHtml, plotlyLoaderHtml, standaloneHtml, writeFigureHtml, scriptJson } from "./html";
 export { plotlyBundle, PlotlyNotFoundError, type PlotlyBundle } from "./plotly_bundle";
 export { show, PLOTLY_MIME } from "./show";
