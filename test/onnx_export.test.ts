@@ -373,10 +373,12 @@ describe("exportOnnx writes its file atomically", () => {
     mkdirSync(dir);
     const path = join(dir, "model.onnx");
     writeFileSync(path, "the previous model");
-    // Every write gets half its bytes onto disk, then the disk is "full".
-    const real = fs.writeFileSync;
-    mock.method(fs, "writeFileSync", (file: fs.PathOrFileDescriptor, data: Uint8Array) => {
-      real(file, data.subarray(0, data.length >> 1));
+    // The first write gets half its bytes onto disk, then the disk is "full" (writeFileAtomic
+    // writes through fs.writeSync on the temporary file's descriptor).
+    const real = fs.writeSync;
+    let calls = 0;
+    mock.method(fs, "writeSync", (fd: number, data: Uint8Array, offset = 0, length = data.length - offset) => {
+      if (calls++ === 0) return real(fd, data, offset, length >> 1);
       throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
     });
     syncBuiltinESMExports();
