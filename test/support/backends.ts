@@ -5,6 +5,7 @@
  * WebGPU kernels themselves are checked in webgpu_dawn.test.ts, and in the Deno suite.
  */
 import { before, describe, it } from "node:test";
+import * as tf from "@tensorflow/tfjs";
 import { ensureSoftwareGpu } from "../../kernel/system_deps";
 import { setBackend } from "../../lib/backend";
 
@@ -48,11 +49,16 @@ let probed: Promise<string | null> | null = null;
 export function webgpuUnavailable(): Promise<string | null> {
   probed ??= (async () => {
     const missing = ensureSoftwareGpu((line) => console.log(line));
+    // The probe runs while the file's suites are being collected, and node:test may already be
+    // running another suite's tests: put the backend they chose back as soon as webgpu answers.
+    const previous = tf.getBackend();
     try {
       await setBackend("webgpu");
       return null;
     } catch (error) {
       return `no WebGPU in Node here: ${(error as Error).message}${missing ? ` (${missing})` : ""}`;
+    } finally {
+      if (previous && tf.getBackend() !== previous) await tf.setBackend(previous);
     }
   })();
   return probed;
