@@ -16,6 +16,7 @@ import { exportOnnx } from "../lib/onnx/export";
 import { onnx } from "../lib/onnx/proto";
 import { traceForward } from "../lib/onnx/trace";
 import { Generator } from "../lib/random";
+import { normwise } from "./support/assert_close";
 import { describeEachBackend } from "./support/backends";
 import { kernelModelInput, kernelModels, type KernelModel } from "./support/onnx_kernel_models";
 
@@ -42,15 +43,6 @@ async function runOrt(bytes: Uint8Array, x: tf.Tensor, dtype: "float32" | "float
   }
 }
 
-function normwise(theirs: ArrayLike<number>, ours: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < ours.length; i++) {
-    diff = Math.max(diff, Math.abs(theirs[i]! - ours[i]!));
-    scale = Math.max(scale, Math.abs(ours[i]!));
-  }
-  return diff / scale;
-}
 
 const CONFIGS = [
   { opset: 17, dtype: "float32" },

@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { exportOnnx } from "../lib/onnx/export";
 import { traceForward } from "../lib/onnx/trace";
 import { LINEAR_KERNEL } from "../lib/webgpu/linear_kernels";
+import { normwise } from "./support/assert_close";
 import { describeEachBackend } from "./support/backends";
 import { kernelModelInput, kernelModels } from "./support/onnx_kernel_models";
 
@@ -29,15 +30,6 @@ async function runOrt(bytes: Uint8Array, x: tf.Tensor): Promise<Float32Array> {
   }
 }
 
-function normwise(theirs: ArrayLike<number>, ours: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < ours.length; i++) {
-    diff = Math.max(diff, Math.abs(theirs[i]! - ours[i]!));
-    scale = Math.max(scale, Math.abs(ours[i]!));
-  }
-  return diff / scale;
-}
 
 describeEachBackend(
   "a defineFunction op that runs as its own kernel (MyLinear on webgpu) is traced as its custom node",

@@ -32,3 +32,14 @@ export function assertClose(actual: Nested | ArrayLike<number>, expected: Nested
 export function hostLinear(x: number[][], w: number[][], b: number[]): number[][] {
   return x.map((row) => w.map((wr, j) => wr.reduce((s, wij, i) => s + wij * row[i]!, b[j]!)));
 }
+
+/** The largest absolute difference over the largest |ours|: ONNX Runtime vs gradlab, one number. */
+export function normwise(theirs: ArrayLike<number>, ours: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < ours.length; i++) {
+    diff = Math.max(diff, Math.abs(theirs[i]! - ours[i]!));
+    scale = Math.max(scale, Math.abs(ours[i]!));
+  }
+  return diff / scale;
+}
