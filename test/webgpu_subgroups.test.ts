@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
-import { ensureSystemDeps, mayInstall } from "../kernel/system_deps";
+import { aptInstall, debianPackagesMissing, ensureSystemDeps, mayInstall } from "../kernel/system_deps";
 import { setBackend } from "../lib/backend";
 import { setSubgroupsAllowed, subgroupDecision, webgpuDevice } from "../lib/webgpu/device";
 import { SWIFTSHADER_ICDS } from "../lib/webgpu/navigator_gpu";
@@ -19,6 +19,10 @@ async function swiftShaderUnavailable(): Promise<string | null> {
   if (!SWIFTSHADER_ICDS.some((p) => existsSync(p)) && mayInstall()) ensureSystemDeps({ jupyter: false, chromium: true });
   const icd = SWIFTSHADER_ICDS.find((p) => existsSync(p));
   if (!icd) return `no SwiftShader Vulkan driver (it comes with Debian's chromium: ${SWIFTSHADER_ICDS[0]})`;
+  // Dawn reaches SwiftShader through the Vulkan loader, which chromium does not pull in.
+  const loader = ["libvulkan1"];
+  if (debianPackagesMissing(loader).length > 0 && mayInstall()) aptInstall(loader, (line) => console.log(line));
+  if (debianPackagesMissing(loader).length > 0) return "no Vulkan loader (Debian's libvulkan1), through which Dawn reaches SwiftShader";
   process.env.VK_ICD_FILENAMES = icd;
   try {
     const info = await setBackend("webgpu");
