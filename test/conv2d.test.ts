@@ -13,6 +13,7 @@ import type { Pair } from "../lib/ops/window";
 import { Generator } from "../lib/random";
 import { assertClose, flatten } from "./support/assert_close";
 import { describeEachBackend } from "./support/backends";
+import { assertRejects } from "./support/layer_checks";
 import { ORT_SKIP, runLowered } from "./support/onnx_lower";
 import { closeTo, REFERENCE, type ConvCase } from "./support/conv_pool_reference";
 
@@ -111,15 +112,8 @@ describeEachBackend("conv2d", () => {
       [() => conv2d(x, w, b, { groups: 0 }), /^conv2d: groups must be an integer ≥ 1, got 0$/],
       [() => conv2d(tf.zeros([1, 4, 5, 5], "int32"), w), /^conv2d: input must be float32, got int32$/],
     ];
-    const before = tf.memory().numTensors;
-    for (const [call, message] of cases) {
-      assert.throws(() => tf.tidy(() => void call()), (e: Error) => {
-        assert.match(e.message, message);
-        return true;
-      });
-    }
-    // A rejected call leaves nothing behind (tidy frees the literal arguments above).
-    assert.equal(tf.memory().numTensors, before);
+    // tidy frees the literal arguments built inside each call; a rejected call leaves nothing else behind.
+    for (const [call, message] of cases) assertRejects(() => tf.tidy(() => void call()), Error, message);
     tf.dispose([x, w, b]);
   });
 
