@@ -265,7 +265,7 @@ function checkArguments(name: string, args: readonly unknown[], inputName: (i: n
       tensors.push(a);
     } else if (!isAttribute(a)) {
       throw new TypeError(
-        `${name}.apply: ${inputName(i)} is ${describe(a)}, expected a tf.Tensor or a non-tensor argument (a finite-or-not number, boolean, string, or an array of one of those)`,
+        `${name}.apply: ${inputName(i)} is ${describe(a)}, expected a tf.Tensor or a non-tensor argument (a number, boolean or string, or an array of one of those)`,
       );
     }
   });
@@ -295,13 +295,8 @@ function runCustom<Args extends Arg[], Out extends Outputs>(
   // The engine names a tape node's inputs by key; the key is the argument's position, so the
   // gradient map below lines up with the arguments even when attributes sit between tensors.
   const inputs: Record<string, tf.Tensor> = {};
-  const shapes: (number[] | null)[] = [];
-  const dtypes: (tf.DataType | null)[] = [];
   args.forEach((a, i) => {
-    const t = a instanceof tf.Tensor ? a : null;
-    if (t) inputs[String(i)] = t;
-    shapes.push(t ? t.shape : null);
-    dtypes.push(t ? t.dtype : null);
+    if (a instanceof tf.Tensor) inputs[String(i)] = a;
   });
   let returnedArray = false;
   const result = engine.runKernelFunc({
@@ -320,6 +315,9 @@ function runCustom<Args extends Arg[], Out extends Outputs>(
     if (!node || node.outputs[0] !== outputs[0]) {
       throw new Error(`gradlab: ${definition.name}'s call was not recorded on tfjs ${tf.version_core}'s tape as expected (engine internals changed)`);
     }
+    // What the contract check needs, only when a gradient may be asked for (not in inference).
+    const shapes = args.map((a) => (a instanceof tf.Tensor ? a.shape : null));
+    const dtypes = args.map((a) => (a instanceof tf.Tensor ? a.dtype : null));
     node.gradient = (dys) => {
       const saved = node.saved ?? [];
       ctx.enterBackward(saved);
