@@ -4,7 +4,7 @@
  * namedParameters names them, so an op the exporter cannot write is reported with the module
  * that called it, as PyTorch's scope names do.
  */
-import { Module } from "../nn/module";
+import type { Module } from "../nn/module";
 
 export interface ModulePaths {
   /** The innermost running module, as `module "layers.2" (Linear)`, or `the model's own forward (Net)`. */
@@ -13,27 +13,13 @@ export interface ModulePaths {
   restore(): void;
 }
 
-/**
- * The modules held directly by `module`, named: Module.namedChildren() where the Module base has
- * it (containers name their items there), else its properties and the items of arrays among them.
- */
-function namedChildren(module: Module): [string, Module][] {
-  const own = (module as { namedChildren?: () => [string, Module][] }).namedChildren;
-  if (typeof own === "function") return own.call(module);
-  return Object.entries(module).flatMap(([key, value]): [string, Module][] => {
-    if (value instanceof Module) return [[key, value]];
-    if (Array.isArray(value)) return value.flatMap((item, i): [string, Module][] => (item instanceof Module ? [[`${key}.${i}`, item]] : []));
-    return [];
-  });
-}
-
 export function trackModulePaths(model: Module): ModulePaths {
   const stack: string[] = [`the model's own forward (${model.constructor.name})`];
   const patched: [Module, PropertyDescriptor | undefined][] = [];
   const seen = new Set<Module>([model]);
 
   const visit = (module: Module, prefix: string) => {
-    for (const [key, child] of namedChildren(module)) {
+    for (const [key, child] of module.namedChildren()) {
       if (seen.has(child)) continue;
       seen.add(child);
       const path = `${prefix}${key}`;

@@ -4,7 +4,7 @@
  * or "preserve" (as the model is). Every module's own flag is put back afterwards, even where
  * sub-modules differed (a frozen encoder kept in eval mode inside a training model).
  */
-import { Module } from "../nn/module";
+import type { Module } from "../nn/module";
 import { OnnxExportError } from "./errors";
 
 export type ExportTrainingMode = "eval" | "train" | "preserve";
@@ -20,7 +20,7 @@ export function checkTrainingMode(mode: unknown): ExportTrainingMode {
 
 /** Runs `body` with `model` in `mode`, then restores each module's `training` flag. */
 export function withTrainingMode<T>(model: Module, mode: ExportTrainingMode, body: () => T): T {
-  if (mode === "preserve" || typeof (model as { train?: unknown }).train !== "function") return body();
+  if (mode === "preserve") return body();
   const flags = new Map<Module, boolean>();
   const visit = (m: Module) => {
     if (flags.has(m)) return;
