@@ -1,0 +1,125 @@
+/**
+ * Direct access to the storage of tensors on the backends that keep it in this process's memory:
+ * "cpu" (a typed array per tensor) and "wasm" (a slice of the wasm module's heap). gradlab's fused
+ * host kernels (optimizer steps, linear layers, losses) read and write that storage in place with
+ * plain loops instead of dispatching a dozen tfjs kernels, each of which costs a few µs of
+ * bookkeeping — more than the arithmetic on the small tensors of a small model.
+ *
+ * A view of wasm storage is only valid until the next allocation on the wasm heap (memory growth
+ * replaces the buffer): allocate every output first, then take the views, and drop them before
+ * calling anything that may allocate.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export type HostBackendName = "cpu" | "wasm";
+
+/** What gradlab uses of tfjs-backend-cpu's MathBackendCPU. */
+interface CpuBackend {
+  data: { get(dataId: object): { values?: unknown } | undefined };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array | Int32Array): tf.TensorInfo;
+  refCount(dataId: object): number;
+}
+
+/** What gradlab uses of tfjs-backend-wasm's BackendWasm. */
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  refCount(dataId: object): number;
+}
+
+/** A backend whose tensors live in host memory, with the operations the fused kernels need. */
+export interface HostBackend {
+  readonly name: HostBackendName;
+  /** The float32 storage of a tensor on this backend, as a view (writes change the tensor). */
+  f32(t: tf.TensorInfo): Float32Array;
+  /** The int32 storage of a tensor on this backend, as a view. */
+  i32(t: tf.TensorInfo): Int32Array;
+  /** A new float32 tensor's storage (uninitialised on wasm: write every element). */
+  alloc(shape: readonly number[]): tf.TensorInfo;
+  /** How many tensors share this storage (a variable and a tensor it was made from, a clone). */
+  refCount(t: tf.TensorInfo): number;
+}
+
+const cache = new WeakMap<object, HostBackend>();
+
+/**
+ * The current backend as a host backend, or null where tensors live elsewhere (webgpu, webgl,
+ * tfjs-node's native tensors): callers then take their generic tfjs-kernel path.
+ */
+export function hostBackend(): HostBackend | null {
+  const name = tf.getBackend();
+  if (name !== "cpu" && name !== "wasm") return null;
+  const backend = tf.backend() as object;
+  let host = cache.get(backend);
+  if (host === undefined) {
+    host = name === "cpu" ? cpuHost(backend as CpuBackend) : wasmHost(backend as WasmBackend);
+    cache.set(backend, host);
+  }
+  return host;
+}
+
+function cpuHost(backend: CpuBackend): HostBackend {
+  const values = (t: tf.TensorInfo) => backend.data.get(t.dataId)?.values;
+  return {
+    name: "cpu",
+    f32(t) {
+      const v = values(t);
+      if (!(v instanceof Float32Array)) throw new TypeError(`gradlab host kernels: expected float32 storage, got ${t.dtype}`);
+      return v;
+    },
+    i32(t) {
+      const v = values(t);
+      if (!(v instanceof Int32Array)) throw new TypeError(`gradlab host kernels: expected int32 storage, got ${t.dtype}`);
+      return v;
+    },
+    alloc(shape) {
+      return backend.makeTensorInfo([...shape], "float32", new Float32Array(sizeOf(shape)));
+    },
+    refCount: (t) => backend.refCount(t.dataId),
+  };
+}
+
+function wasmHost(backend: WasmBackend): HostBackend {
+  return {
+    name: "wasm",
+    f32(t) {
+      const v = backend.typedArrayFromHeap(t);
+      if (!(v instanceof Float32Array)) throw new TypeError(`gradlab host kernels: expected float32 storage, got ${t.dtype}`);
+      return v;
+    },
+    i32(t) {
+      const v = backend.typedArrayFromHeap(t);
+      if (!(v instanceof Int32Array)) throw new TypeError(`gradlab host kernels: expected int32 storage, got ${t.dtype}`);
+      return v;
+    },
+    alloc: (shape) => backend.makeOutput([...shape], "float32"),
+    refCount: (t) => backend.refCount(t.dataId),
+  };
+}
+
+function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** A tensor (tracked by the engine, disposable) made from storage allocated with `host.alloc`. */
+export function tensorFromInfo(info: tf.TensorInfo): tf.Tensor {
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/**
+ * Gives a variable storage of its own before it is written in place: a variable made from a
+ * tensor its caller still holds (or a clone of one) shares that tensor's storage, and an in-place
+ * step must not change the caller's tensor. Returns the storage to write.
+ */
+export function ownStorage(host: HostBackend, variable: tf.Variable): Float32Array {
+  if (host.refCount(variable) > 1) {
+    const info = host.alloc(variable.shape);
+    host.f32(info).set(host.f32(variable));
+    const copy = tensorFromInfo(info);
+    variable.assign(copy);
+    copy.dispose();
+  }
+  return host.f32(variable);
+}
