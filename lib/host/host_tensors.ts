@@ -41,15 +41,37 @@ export interface HostBackend {
 }
 
 const cache = new WeakMap<object, HostBackend>();
+let enabled = true;
+
+/**
+ * Turns gradlab's host loops off (everything then runs on tfjs kernels, as on other backends) or
+ * back on; returns the previous setting. For comparing the two paths and for bisecting a suspected
+ * difference; results agree either way.
+ */
+export function setHostKernels(on: boolean): boolean {
+  const previous = enabled;
+  enabled = on;
+  return previous;
+}
 
 /**
  * The current backend as a host backend, or null where tensors live elsewhere (webgpu, webgl,
  * tfjs-node's native tensors): callers then take their generic tfjs-kernel path.
  */
 export function hostBackend(): HostBackend | null {
+  if (!enabled) return null;
   const name = tf.getBackend();
   if (name !== "cpu" && name !== "wasm") return null;
-  const backend = tf.backend() as object;
+  return hostOf(tf.backend(), name);
+}
+
+/** Whether gradlab's host loops are on (setHostKernels) and the current backend is cpu or wasm. */
+export function hostKernelsActive(): boolean {
+  return hostBackend() !== null;
+}
+
+/** The host view of a given backend instance (a kernel's `backend` argument). */
+export function hostOf(backend: object, name: HostBackendName): HostBackend {
   let host = cache.get(backend);
   if (host === undefined) {
     host = name === "cpu" ? cpuHost(backend as CpuBackend) : wasmHost(backend as WasmBackend);

@@ -9,6 +9,8 @@
  * Values and gradients are the same float32 numbers the composed ops give.
  */
 import * as tf from "@tensorflow/tfjs";
+import { hostBackend } from "../host/host_tensors";
+import { mseBackwardHost, mseForwardHost } from "../host/mse_host";
 import { broadcastShapes, shapesEqual } from "../shape";
 import { warnOnce } from "../warnings";
 
@@ -43,6 +45,12 @@ const MSE_OPS: Record<Reduction, MseOp> = {
 function makeMseOp(reduction: Reduction): MseOp {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, target, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const host = hostBackend();
+    if (host !== null && input.dtype === "float32" && target.dtype === "float32" && input.size > 0 && shapesEqual(input.shape, target.shape)) {
+      const { value, diff } = mseForwardHost(host, input, target, reduction);
+      save([diff]);
+      return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => mseBackwardHost(host, dy, saved[0]!, reduction) };
+    }
     let squared: tf.Tensor, diff: tf.Tensor;
     if (input.dtype === target.dtype) {
       // Same dtype: the kernels directly (they broadcast; the shapes were checked above).

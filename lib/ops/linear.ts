@@ -4,10 +4,14 @@
  * form, one Gemm. On the webgpu backend forward and backward run gradlab's own WGSL kernels
  * (lib/webgpu/linear_kernels.ts): the forward as the tfjs kernel "MyLinear", whose registered
  * gradient is this backward, and the backward's products as MyLinearBackpropInput (dX) and
- * MyLinearBackpropWeight (dW and dB in one pass). Everywhere else they are tfjs ops.
+ * MyLinearBackpropWeight (dW and dB in one pass). On cpu and wasm the same three kernels are
+ * host loops (lib/host/linear_kernels.ts): one dispatch per product. Elsewhere (tfjs-node, webgl,
+ * or with the kernels turned off) they are tfjs ops.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
+import { hostKernelsActive } from "../host/host_tensors";
+import "../host/linear_kernels";
 import { fitsWebGPUGrid, LINEAR_BACKPROP_INPUT, LINEAR_BACKPROP_WEIGHT, LINEAR_KERNEL } from "../webgpu/linear_kernels";
 
 export const LinearF = defineFunction<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D]>({
@@ -23,13 +27,14 @@ export const LinearF = defineFunction<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D]>({
   backward(ctx, dy) {
     const [x, weight] = ctx.saved as [tf.Tensor2D, tf.Tensor2D];
     const dY = dy as tf.Tensor2D;
+    // The first layer's input is data: under backward() nobody needs its gradient, so skip the product.
+    const [needX, needW, needB] = ctx.needsInputGrad;
     if (registered(LINEAR_BACKPROP_INPUT) && registered(LINEAR_BACKPROP_WEIGHT) && kernelsTake(x, weight, null, dY)) {
-      const dX = tf.engine().runKernel(LINEAR_BACKPROP_INPUT, { dy: dY, weight }) as tf.Tensor;
+      const dX = needX ? (tf.engine().runKernel(LINEAR_BACKPROP_INPUT, { dy: dY, weight }) as tf.Tensor) : null;
+      if (!needW && !needB) return [dX, null, null];
       const [dW, dB] = tf.engine().runKernel(LINEAR_BACKPROP_WEIGHT, { dy: dY, x }) as tf.Tensor[];
       return [dX, dW!, dB!];
     }
-    // The first layer's input is data: under backward() nobody needs its gradient, so skip the product.
-    const [needX, needW, needB] = ctx.needsInputGrad;
     return [needX ? tf.matMul(dY, weight) : null, needW ? tf.matMul(dY, x, true, false) : null, needB ? tf.sum(dY, 0) : null];
   },
   kernel: {
@@ -53,10 +58,13 @@ function registered(kernelName: string): boolean {
 
 /**
  * Whether gradlab's kernels take x [batch, in], weight [out, in] and bias [out] (forward) or
- * dy [batch, out] (backward): float32, non-empty, within WebGPU's grid. Anything else runs on tfjs's
- * ops, so what they would reject fails with their error.
+ * dy [batch, out] (backward): float32, non-empty, within WebGPU's grid on webgpu, host loops on
+ * (setHostKernels) on cpu and wasm. Anything else runs on tfjs's ops, so what they would reject
+ * fails with their error.
  */
 function kernelsTake(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, dy: tf.Tensor | null): boolean {
+  const backend = tf.getBackend();
+  if ((backend === "cpu" || backend === "wasm") && !hostKernelsActive()) return false;
   if (x.rank !== 2 || weight.rank !== 2 || x.size === 0 || weight.size === 0) return false;
   const [batch, inFeatures] = x.shape as [number, number];
   const [outFeatures, weightIn] = weight.shape as [number, number];

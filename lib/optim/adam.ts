@@ -9,6 +9,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Parameter } from "../nn/parameter";
+import { hostBackend, ownStorage, type HostBackend } from "../host/host_tensors";
+import { adamHostStep, hostSteppable, type AdamHost } from "./host_steps";
 import { add, div, maximum, mul, neg, sqrt, sub } from "./kernels";
 import { boolean, finiteAtLeast0, Optimizer, type HyperSpec } from "./optimizer";
 
@@ -48,6 +50,11 @@ export abstract class AdamFamily extends Optimizer<AdamOptions> {
   /** Updates every parameter that has a gradient (a parameter without one keeps its step count). */
   step(): void {
     const group = this.paramGroups[0];
+    const host = hostBackend();
+    if (host !== null && group.params.every((p) => p.grad === null || hostSteppable(p))) {
+      for (const p of group.params) if (p.grad !== null) this.#hostStep(host, p);
+      return;
+    }
     const { lr, eps, weightDecay, amsgrad, maximize } = group;
     const [beta1, beta2] = group.betas;
     tf.tidy(() => {
@@ -86,6 +93,40 @@ export abstract class AdamFamily extends Optimizer<AdamOptions> {
       }
     });
   }
+
+  /** One parameter's step as one loop over its storage, bit-identical to the kernel path above. */
+  #hostStep(host: HostBackend, p: Parameter): void {
+    const group = this.paramGroups[0];
+    let st = this.state.get(p);
+    if (st === undefined) {
+      st = { step: 0, exp_avg: zerosLike(p), exp_avg_sq: zerosLike(p) };
+      if (group.amsgrad) st.max_exp_avg_sq = zerosLike(p);
+      this.state.set(p, st);
+    }
+    const step = (st.step as number) + 1;
+    st.step = step;
+    const m = st.exp_avg as tf.Variable;
+    const v = st.exp_avg_sq as tf.Variable;
+    const vmax = group.amsgrad ? (st.max_exp_avg_sq as tf.Variable) : null;
+    ownStorage(host, p.value);
+    ownStorage(host, m);
+    ownStorage(host, v);
+    if (vmax !== null) ownStorage(host, vmax);
+    // Every allocation is done: the views stay valid through the loop (wasm's heap may move on allocation).
+    const hyper = this.#hostHyper;
+    hyper.lr = group.lr;
+    hyper.beta1 = group.betas[0];
+    hyper.beta2 = group.betas[1];
+    hyper.eps = group.eps;
+    hyper.weightDecay = group.weightDecay;
+    hyper.maximize = group.maximize;
+    hyper.decoupled = this.decoupled;
+    hyper.step = step;
+    adamHostStep(host.f32(p.value), host.f32(p.grad!), host.f32(m), host.f32(v), vmax === null ? null : host.f32(vmax), hyper);
+  }
+
+  /** Reused by every host step (a training step may make thousands; no garbage per parameter). */
+  readonly #hostHyper: AdamHost = { lr: 0, beta1: 0, beta2: 0, eps: 0, weightDecay: 0, decoupled: false, maximize: false, step: 0 };
 }
 
 export class Adam extends AdamFamily {

@@ -6,7 +6,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Parameter } from "../nn/parameter";
+import { hostBackend, ownStorage, tensorFromInfo, type HostBackend } from "../host/host_tensors";
 import { shapesEqual } from "../shape";
+import { hostSteppable, sgdHostStep } from "./host_steps";
 import { add, mul, sub } from "./kernels";
 import { boolean, finiteAtLeast0, Optimizer, type HyperSpec } from "./optimizer";
 
@@ -54,6 +56,11 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
    */
   step(): void {
     const group = this.paramGroups[0];
+    const host = hostBackend();
+    if (host !== null && group.params.every((p) => p.grad === null || hostSteppable(p))) {
+      for (const p of group.params) if (p.grad !== null) this.#hostStep(host, p);
+      return;
+    }
     const { momentum, nesterov, maximize, weightDecay, dampening } = group;
     const s = { lr: this.scalar("lr", group.lr), momentum: this.scalar("momentum", momentum), dampen: this.scalar("dampen", 1 - dampening), weightDecay: this.scalar("weightDecay", weightDecay) };
     const engine = tf.engine();
@@ -89,5 +96,22 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
         value.assign(sub(value, mul(d, s.lr)));
       }
     });
+  }
+
+  /** One parameter's step as one loop over its storage, bit-identical to the kernel path above. */
+  #hostStep(host: HostBackend, p: Parameter): void {
+    const group = this.paramGroups[0];
+    let buffer = this.state.get(p)?.momentum_buffer as tf.Variable | undefined;
+    const first = group.momentum !== 0 && buffer === undefined;
+    if (first) {
+      const storage = tensorFromInfo(host.alloc(p.shape));
+      buffer = tf.variable(storage, false);
+      storage.dispose();
+      this.state.set(p, { momentum_buffer: buffer });
+    }
+    ownStorage(host, p.value);
+    if (buffer !== undefined) ownStorage(host, buffer);
+    // Every allocation is done: the views stay valid through the loop (wasm's heap may move on allocation).
+    sgdHostStep(host.f32(p.value), host.f32(p.grad!), buffer === undefined ? null : host.f32(buffer), group, first);
   }
 }
