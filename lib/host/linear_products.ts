@@ -33,7 +33,7 @@ export function linearBackpropInput(dy: Float32Array, w: Float32Array, dx: Float
     for (let o = 0; o < N; o++) {
       const g = dy[i * N + o]!;
       const wo = o * K;
-      for (let k = 0; k < K; k++) row[k] += g * w[wo + k]!;
+      for (let k = 0; k < K; k++) row[k] = row[k]! + g * w[wo + k]!;
     }
     const xi = i * K;
     for (let k = 0; k < K; k++) dx[xi + k] = row[k]!;
@@ -49,7 +49,7 @@ export function linearBackpropWeight(dy: Float32Array, x: Float32Array, dw: Floa
       for (let i = 0; i < batch; i++) {
         const g = dy[i * N + o]!;
         const xi = i * K;
-        for (let k = 0; k < K; k++) row[k] += g * x[xi + k]!;
+        for (let k = 0; k < K; k++) row[k] = row[k]! + g * x[xi + k]!;
       }
       const wo = o * K;
       for (let k = 0; k < K; k++) dw[wo + k] = row[k]!;
