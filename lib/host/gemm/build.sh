@@ -19,6 +19,11 @@ if ! command -v "$clang" >/dev/null; then
   echo "build.sh: $clang not found (apt-get install -y --no-install-recommends clang-14 lld-14)" >&2
   exit 127
 fi
+# clang names its WebAssembly linker by full path only when it finds one (lld-14's wasm-ld).
+if [[ "$("$clang" -print-prog-name=wasm-ld)" != /* ]]; then
+  echo "build.sh: $clang finds no wasm-ld (apt-get install -y --no-install-recommends lld-14)" >&2
+  exit 127
+fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
