@@ -23,16 +23,19 @@ const MAX_MEMORY_BYTES = 2 ** 32;
 /** Views of the output region kept for reuse (one per output length): enough for a training step's products. */
 const MAX_OUTPUT_VIEWS = 32;
 
-let bytes: Uint8Array | undefined;
+let bytes: ArrayBuffer | undefined;
 let available: boolean | undefined;
 let state: { module: SgemmModule; memory: WebAssembly.Memory; outputViews: Map<number, Float32Array> } | undefined;
 
-function moduleBytes(): Uint8Array {
+function moduleBytes(): ArrayBuffer {
   if (bytes === undefined) {
     // atob, not Buffer: the same code runs under Node, Deno, tslab and in browsers.
     const text = atob(SGEMM_WASM_BASE64);
-    bytes = new Uint8Array(text.length);
-    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    // A plain ArrayBuffer, typed as such: the BufferSource that every TypeScript lib (Node's, Deno's) accepts.
+    const buffer = new ArrayBuffer(text.length);
+    const view = new Uint8Array(buffer);
+    for (let i = 0; i < text.length; i++) view[i] = text.charCodeAt(i);
+    bytes = buffer;
   }
   return bytes;
 }
