@@ -24,7 +24,8 @@ const MAX_MEMORY_BYTES = 2 ** 32;
 const MAX_OUTPUT_VIEWS = 32;
 
 let bytes: ArrayBuffer | undefined;
-let available: boolean | undefined;
+/** Why the module cannot run here, once known: null when it can. */
+let unavailable: string | null | undefined;
 let state: { module: SgemmModule; memory: WebAssembly.Memory; outputViews: Map<number, Float32Array> } | undefined;
 
 function moduleBytes(): ArrayBuffer {
@@ -41,27 +42,40 @@ function moduleBytes(): ArrayBuffer {
 }
 
 /**
- * Whether this engine runs the module (WebAssembly with 128-bit SIMD). Where it does not, callers
- * take their own fallback path; sgemm() would throw.
+ * Whether this engine runs the module: WebAssembly with 128-bit SIMD (the module validates), and
+ * synchronous compilation allowed (some browsers refuse it on their main thread for modules over
+ * 4 KB). Where it does not, callers take their own fallback path; sgemm() would throw.
  */
 export function gemmAvailable(): boolean {
-  available ??= typeof WebAssembly === "object" && WebAssembly.validate(moduleBytes());
-  return available;
+  if (unavailable === undefined) {
+    if (typeof WebAssembly !== "object" || !WebAssembly.validate(moduleBytes())) {
+      unavailable = "this engine lacks WebAssembly SIMD (128-bit)";
+    } else {
+      try {
+        instantiate();
+        unavailable = null;
+      } catch (e) {
+        unavailable = `this engine would not compile the module synchronously (${(e as Error).message})`;
+      }
+    }
+  }
+  return unavailable === null;
 }
 
 /** The instantiated module, on first use. */
 export function sgemmModule(): SgemmModule {
   if (state !== undefined) return state.module;
-  if (!gemmAvailable()) {
-    throw new Error("sgemm: this engine lacks WebAssembly SIMD (128-bit); check gemmAvailable() and take another path");
-  }
+  if (!gemmAvailable()) throw new Error(`sgemm: ${unavailable}; check gemmAvailable() and take another path`);
+  return state!.module;
+}
+
+function instantiate(): void {
   // Synchronous compile and instantiation: the module is small (≈13 KB), and its callers are synchronous kernels.
   const exports = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {}).exports;
   const memory = exports.memory as WebAssembly.Memory;
   const heapBase = (exports.__heap_base as WebAssembly.Global).value as number;
   const module: SgemmModule = { sgemm: exports.sgemm as SgemmExport, heap: new Float32Array(memory.buffer), base: align4(heapBase / 4) };
   state = { module, memory, outputViews: new Map() };
-  return module;
 }
 
 /** Rounds a float index up to a 16-byte boundary. */
