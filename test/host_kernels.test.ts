@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
-import { setHostKernels } from "../lib/host/host_tensors";
+import { hostBackend, setHostKernels } from "../lib/host/host_tensors";
 import { LOOPS, linearBackpropInput, linearBackpropWeight, linearForward } from "../lib/host/linear_products";
 import { relu } from "../lib/ops/relu";
 import { LinearF } from "../lib/ops/linear";
@@ -94,6 +94,18 @@ describeEachBackend("host loops against the kernel path", () => {
   it("mseLoss on an empty input keeps torch's answers (nan for mean) through the kernel path", () => {
     const v = tf.tidy(() => mseLoss(tf.zeros([0, 3]), tf.zeros([0, 3])).dataSync()[0]);
     assert.ok(Number.isNaN(v));
+  });
+
+  it("a clone shares its source's storage (wasm's Identity copied it) and outlives the source", () => {
+    const x = tf.tensor([1, 2, 3]);
+    const y = tf.clone(x);
+    assert.equal(hostBackend()!.refCount(y), 2, "one storage, two tensors");
+    x.dispose();
+    assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3]);
+    y.dispose();
+    const s = tf.clone(tf.tensor(["a", "b"]));
+    assert.deepEqual(s.dataSync(), ["a", "b"]);
+    s.dispose();
   });
 
   it("no tensor is left behind by repeated host calls", () => {
