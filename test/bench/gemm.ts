@@ -10,9 +10,10 @@
  *   npx tsx test/bench/gemm.ts [--sizes 32x2x16,256x256x256] [--max-seconds 1.5] [--impls sgemm,wasm,cpu,torch] [--json]
  *
  * Each cell: one call, then calls for a quarter of --max-seconds (V8 tiers WebAssembly and
- * JavaScript up as they run), then batches of about 20 ms for the rest; the median batch's time per
- * call. A first call longer than the budget is the cell's only one. The machine's load average is
- * printed with the table: on a shared machine the numbers are only as good as it is idle.
+ * JavaScript up as they run), then batches of about 20 ms for the rest, the four combinations of
+ * one implementation taking turns; the median batch's time per call. A cell whose first call takes
+ * longer than the budget is timed by one more call. The machine's load average is printed with
+ * the table: on a shared machine the numbers are only as good as it is idle.
  */
 import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
@@ -65,28 +66,49 @@ function parseSizes(text: string): Size[] {
   });
 }
 
-/** Median µs per call of `run` (see the file's comment), and how many calls were timed. */
-function timeCalls(run: () => void, budgetS: number): { us: number; calls: number } {
-  const budgetMs = budgetS * 1000;
-  const t0 = performance.now();
-  run();
-  const first = performance.now() - t0;
-  if (first >= budgetMs) return { us: first * 1000, calls: 1 };
-  let calls = 1;
-  while (performance.now() - t0 < budgetMs / 4) {
+/**
+ * Median µs per call of each of `runs` (see the file's comment), and how many calls were timed.
+ * After each warms up, the batches interleave, one per run per round, so that a burst of load
+ * from elsewhere on a shared machine falls on all of them rather than on one.
+ */
+function timeCalls(runs: (() => void)[], budgetS: number): { us: number; calls: number }[] {
+  const budgetMs = (budgetS * 1000) / runs.length;
+  const batches = runs.map((run) => {
+    const t0 = performance.now();
     run();
-    calls++;
-  }
-  const batch = Math.max(1, Math.round(20 / ((performance.now() - t0) / calls)));
-  const stop = performance.now() + (budgetMs * 3) / 4;
-  const times: number[] = [];
-  while (times.length < 3 || (performance.now() < stop && times.length < 50)) {
+    if (performance.now() - t0 >= budgetMs) return 0;
+    let calls = 1;
+    while (performance.now() - t0 < budgetMs / 4) {
+      run();
+      calls++;
+    }
+    return Math.max(1, Math.round(20 / ((performance.now() - t0) / calls)));
+  });
+  const times: number[][] = runs.map(() => []);
+  const firsts: number[] = runs.map(() => 0);
+  runs.forEach((run, i) => {
+    if (batches[i] !== 0) return;
+    // Longer than the budget: one more call is the cell's only timing.
     const t = performance.now();
-    for (let i = 0; i < batch; i++) run();
-    times.push((performance.now() - t) / batch);
+    run();
+    firsts[i] = performance.now() - t;
+  });
+  const stop = performance.now() + (budgetS * 1000 * 3) / 4;
+  for (let round = 0; round < 3 || (performance.now() < stop && round < 50); round++) {
+    runs.forEach((run, i) => {
+      const batch = batches[i]!;
+      if (batch === 0) return;
+      const t = performance.now();
+      for (let j = 0; j < batch; j++) run();
+      times[i]!.push((performance.now() - t) / batch);
+    });
+    if (batches.every((b) => b === 0)) break;
   }
-  times.sort((a, b) => a - b);
-  return { us: times[times.length >> 1]! * 1000, calls: batch * times.length };
+  return runs.map((_, i) => {
+    if (batches[i] === 0) return { us: firsts[i]! * 1000, calls: 1 };
+    const sorted = times[i]!.sort((x, y) => x - y);
+    return { us: sorted[sorted.length >> 1]! * 1000, calls: batches[i]! * sorted.length };
+  });
 }
 
 function row(size: Size, impl: Impl, combo: Combo, t: { us: number; calls: number }): Row {
@@ -97,10 +119,11 @@ function timeSgemm(size: Size, budgetS: number): Row[] {
   const g = new Generator(1);
   const { m, k, n } = size;
   const a = g.uniformArray(m * k, -1, 1), b = g.uniformArray(k * n, -1, 1), c = new Float32Array(m * n);
-  return COMBOS.map((combo) => {
+  const runs = COMBOS.map((combo) => {
     const transA = combo[0] === "T", transB = combo[1] === "T";
-    return row(size, "sgemm", combo, timeCalls(() => sgemm({ m, n, k, a, transA, b, transB, c }), budgetS));
+    return () => sgemm({ m, n, k, a, transA, b, transB, c });
   });
+  return timeCalls(runs, budgetS * COMBOS.length).map((t, i) => row(size, "sgemm", COMBOS[i]!, t));
 }
 
 /** The tfjs backends as setBackend described them (threads, SIMD), for the table's notes. */
@@ -111,15 +134,17 @@ async function timeTfjs(backend: "wasm" | "cpu", size: Size, budgetS: number): P
   devices.set(IMPL_LABELS[backend], started.device);
   const g = new Generator(1);
   const { m, k, n } = size;
-  return COMBOS.map((combo) => {
+  const operands = COMBOS.map((combo) => {
     const transA = combo[0] === "T", transB = combo[1] === "T";
     const a = tf.tensor2d(g.uniformArray(m * k, -1, 1), transA ? [k, m] : [m, k]);
     const b = tf.tensor2d(g.uniformArray(k * n, -1, 1), transB ? [n, k] : [k, n]);
-    // Both host backends compute inside matMul; disposing the result keeps memory flat.
-    const t = timeCalls(() => tf.matMul(a, b, transA, transB).dispose(), budgetS);
-    tf.dispose([a, b]);
-    return row(size, backend, combo, t);
+    return { a, b, transA, transB };
   });
+  // Both host backends compute inside matMul; disposing the result keeps memory flat.
+  const runs = operands.map(({ a, b, transA, transB }) => () => tf.matMul(a, b, transA, transB).dispose());
+  const times = timeCalls(runs, budgetS * COMBOS.length);
+  tf.dispose(operands.flatMap(({ a, b }) => [a, b]));
+  return times.map((t, i) => row(size, backend, COMBOS[i]!, t));
 }
 
 function timeTorch(sizes: Size[], budgetS: number): Row[] | string {

@@ -85,18 +85,20 @@ export function align4(index: number): number {
 
 /** Grows the memory, when needed, to hold `floats` float32s from address 0; module.heap is then the new view. */
 export function reserve(module: SgemmModule, floats: number): void {
-  if (floats <= module.heap.length || state === undefined) return;
+  if (floats <= module.heap.length) return;
+  const { memory, outputViews } = state!;
   const bytesNeeded = floats * 4;
-  const have = state.memory.buffer.byteLength;
+  const have = memory.buffer.byteLength;
   const tooBig = (why: string) => new RangeError(`sgemm: the operands need ${Math.ceil(bytesNeeded / 2 ** 20)} MiB of WebAssembly memory, ${why}`);
   if (bytesNeeded > MAX_MEMORY_BYTES) throw tooBig("more than a 32-bit address space holds (4096 MiB)");
   try {
-    state.memory.grow(Math.ceil((bytesNeeded - have) / WASM_PAGE_BYTES));
+    memory.grow(Math.ceil((bytesNeeded - have) / WASM_PAGE_BYTES));
   } catch (e) {
     throw tooBig(`more than this engine grants (${(e as Error).message})`);
   }
-  module.heap = new Float32Array(state.memory.buffer);
-  state.outputViews.clear();
+  module.heap = new Float32Array(memory.buffer);
+  // Views of the old buffer are detached now.
+  outputViews.clear();
 }
 
 /**
