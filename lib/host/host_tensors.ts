@@ -23,6 +23,9 @@ interface CpuBackend {
 /** What gradlab uses of tfjs-backend-wasm's BackendWasm. */
 interface WasmBackend {
   incRef(dataId: object): void;
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } | undefined };
+  dataIdNextNumber: number;
+  wasm: { tfjs: { registerTensor(id: number, size: number, memoryOffset: number): void; disposeData(id: number): void } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   refCount(dataId: object): number;
@@ -39,6 +42,13 @@ export interface HostBackend {
   alloc(shape: readonly number[]): tf.TensorInfo;
   /** How many tensors share this storage (a variable and a tensor it was made from, a clone). */
   refCount(t: tf.TensorInfo): number;
+  /**
+   * Declares that a tensor's storage was written in place. tfjs-backend-wasm caches XNNPACK
+   * operators with their weights packed, keyed by the weight tensor's id, assuming tensors never
+   * change: after an in-place write the tensor gets a new id there (and the cache entry goes, as
+   * when a tensor is disposed), so the next matMul or conv2d packs the new values. No-op on cpu.
+   */
+  written(t: tf.TensorInfo): void;
 }
 
 const cache = new WeakMap<object, HostBackend>();
@@ -99,6 +109,7 @@ function cpuHost(backend: CpuBackend): HostBackend {
       return backend.makeTensorInfo([...shape], "float32", new Float32Array(sizeOf(shape)));
     },
     refCount: (t) => backend.refCount(t.dataId),
+    written() {},
   };
 }
 
@@ -118,6 +129,14 @@ function wasmHost(backend: WasmBackend): HostBackend {
     },
     alloc: (shape) => backend.makeOutput([...shape], "float32"),
     refCount: (t) => backend.refCount(t.dataId),
+    written(t) {
+      const data = backend.dataIdMap.get(t.dataId);
+      if (data === undefined) throw new Error("gradlab host kernels: written() on a tensor the wasm backend does not hold");
+      // dispose_data on the C++ side drops the id's cached operators (it frees no memory: the JS side does that).
+      backend.wasm.tfjs.disposeData(data.id);
+      data.id = backend.dataIdNextNumber++;
+      backend.wasm.tfjs.registerTensor(data.id, sizeOf(t.shape), data.memoryOffset);
+    },
   };
 }
 

@@ -10,7 +10,9 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Parameter } from "../nn/parameter";
 import { hostBackend, ownStorage, type HostBackend } from "../host/host_tensors";
+import { gemmAvailable } from "../host/gemm/sgemm";
 import { adamHostStep, hostSteppable, type AdamHost } from "./host_steps";
+import { adamStepWasm } from "./optim_wasm";
 import { add, div, maximum, mul, neg, sqrt, sub } from "./kernels";
 import { boolean, finiteAtLeast0, Optimizer, type HyperSpec } from "./optimizer";
 
@@ -122,7 +124,11 @@ export abstract class AdamFamily extends Optimizer<AdamOptions> {
     hyper.maximize = group.maximize;
     hyper.decoupled = this.decoupled;
     hyper.step = step;
-    adamHostStep(host.f32(p.value), host.f32(p.grad!), host.f32(m), host.f32(v), vmax === null ? null : host.f32(vmax), hyper);
+    (gemmAvailable() ? adamStepWasm : adamHostStep)(host.f32(p.value), host.f32(p.grad!), host.f32(m), host.f32(v), vmax === null ? null : host.f32(vmax), hyper);
+    host.written(p.value);
+    host.written(m);
+    host.written(v);
+    if (vmax !== null) host.written(vmax);
   }
 
   /** Reused by every host step (a training step may make thousands; no garbage per parameter). */

@@ -8,7 +8,9 @@ import * as tf from "@tensorflow/tfjs";
 import type { Parameter } from "../nn/parameter";
 import { hostBackend, ownStorage, tensorFromInfo, type HostBackend } from "../host/host_tensors";
 import { shapesEqual } from "../shape";
+import { gemmAvailable } from "../host/gemm/sgemm";
 import { hostSteppable, sgdHostStep } from "./host_steps";
+import { sgdStepWasm } from "./optim_wasm";
 import { add, mul, sub } from "./kernels";
 import { boolean, finiteAtLeast0, Optimizer, type HyperSpec } from "./optimizer";
 
@@ -112,6 +114,8 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
     ownStorage(host, p.value);
     if (buffer !== undefined) ownStorage(host, buffer);
     // Every allocation is done: the views stay valid through the loop (wasm's heap may move on allocation).
-    sgdHostStep(host.f32(p.value), host.f32(p.grad!), buffer === undefined ? null : host.f32(buffer), group, first);
+    (gemmAvailable() ? sgdStepWasm : sgdHostStep)(host.f32(p.value), host.f32(p.grad!), buffer === undefined ? null : host.f32(buffer), group, first);
+    host.written(p.value);
+    if (buffer !== undefined) host.written(buffer);
   }
 }

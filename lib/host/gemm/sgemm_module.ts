@@ -9,8 +9,19 @@ import { SGEMM_WASM_BASE64 } from "./sgemm_wasm";
 export type SgemmExport = (m: number, n: number, k: number, alpha: number, a: number, lda: number, transA: number,
   b: number, ldb: number, transB: number, c: number, ldc: number, accumulate: number, bias: number) => void;
 
+/** optim.c's adam_step: addresses in bytes (vmax 0 without amsgrad), then the step's float32 constants. */
+export type AdamStepExport = (n: number, p: number, g: number, m: number, v: number, vmax: number, beta1: number, oneMinusBeta1: number,
+  beta2: number, oneMinusBeta2: number, stepSize: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number,
+  decayMode: number, maximize: number) => void;
+
+/** optim.c's sgd_step: addresses in bytes (buf 0 without momentum), then the hyper-parameters and flags. */
+export type SgdStepExport = (n: number, p: number, g: number, buf: number, lr: number, momentum: number, dampen: number,
+  weightDecay: number, dampened: number, nesterov: number, maximize: number, first: number) => void;
+
 export interface SgemmModule {
   readonly sgemm: SgemmExport;
+  readonly adamStep: AdamStepExport;
+  readonly sgdStep: SgdStepExport;
   /** Float32 view of the whole memory; replaced when the memory grows, so read it after reserve(). */
   heap: Float32Array;
   /** The first float index free for operands, 16-byte aligned (above the stack and the packing buffers). */
@@ -70,11 +81,15 @@ export function sgemmModule(): SgemmModule {
 }
 
 function instantiate(): void {
-  // Synchronous compile and instantiation: the module is small (≈13 KB), and its callers are synchronous kernels.
+  // Synchronous compile and instantiation: the module is small (≈16 KB), and its callers are synchronous kernels.
   const exports = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {}).exports;
   const memory = exports.memory as WebAssembly.Memory;
   const heapBase = (exports.__heap_base as WebAssembly.Global).value as number;
-  const module: SgemmModule = { sgemm: exports.sgemm as SgemmExport, heap: new Float32Array(memory.buffer), base: align4(heapBase / 4) };
+  const module: SgemmModule = {
+    sgemm: exports.sgemm as SgemmExport,
+    adamStep: exports.adam_step as AdamStepExport,
+    sgdStep: exports.sgd_step as SgdStepExport,
+    heap: new Float32Array(memory.buffer), base: align4(heapBase / 4) };
   state = { module, memory, outputViews: new Map() };
 }
 
