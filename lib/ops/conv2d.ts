@@ -20,16 +20,27 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
+import { convGeometry } from "../host/conv_geometry";
+import { convBackwardHost, convForwardHost } from "../host/conv_host";
+import { hostBackend } from "../host/host_tensors";
 import { formatShape } from "../shape";
 import { checkInput4d, checkWindowFits, explicitPadding, intOf, outputLength, pairOf, show, toNCHW, toNHWC, type Pads, type Pair } from "./window";
 
 const OP = "conv2d";
+/** ctx.attributes key: the host backend forward ran on, when it took the host path. */
+const HOST_FORWARD = "hostForward";
 
 export const Conv2dF = defineFunction<[tf.Tensor4D, tf.Tensor4D, tf.Tensor1D | false, Pair, Pads, Pair, number]>({
   name: OP,
   inputNames: ["input", "weight", "bias", "stride", "padding", "dilation", "groups"],
   forward(ctx, x, weight, bias, stride, pads, dilation, groups) {
     checkConv2d(OP, x, weight, bias, stride, pads, dilation, groups);
+    const host = hostBackend();
+    if (host !== null && hostTakes(x, weight, bias)) {
+      ctx.saveForBackward(x, weight);
+      ctx.attributes.set(HOST_FORWARD, host.name);
+      return convForwardHost(host, convGeometry(x.shape, weight.shape, stride, pads, dilation, groups), x, weight, bias || null);
+    }
     const xh = toNHWC(x);
     const kernel = dilateKernel(tf.transpose(weight, [2, 3, 1, 0]), dilation);
     ctx.saveForBackward(xh, kernel);
@@ -39,9 +50,19 @@ export const Conv2dF = defineFunction<[tf.Tensor4D, tf.Tensor4D, tf.Tensor1D | f
     return toNCHW(y);
   },
   backward(ctx, dy) {
-    const [xh, kernel] = ctx.saved as [tf.Tensor4D, tf.Tensor4D];
     const [stride, pads, dilation, groups] = ctx.attrs.slice(3) as [Pair, Pads, Pair, number];
     const [needX, needW, needB] = ctx.needsInputGrad;
+    let [xh, kernel] = ctx.saved as [tf.Tensor4D, tf.Tensor4D];
+    const hostName = ctx.attributes.get(HOST_FORWARD);
+    if (hostName !== undefined) {
+      // Forward ran on the host and saved x and weight as given (NCHW, OIHW).
+      const host = hostBackend();
+      if (host !== null && host.name === hostName && dy.dtype === "float32") {
+        return convBackwardHost(host, convGeometry(xh.shape, kernel.shape, stride, pads, dilation, groups), dy, xh, kernel, ctx.needsInputGrad);
+      }
+      // Host loops turned off (or the backend changed) between forward and backward: the tfjs path, in its layouts.
+      [xh, kernel] = [toNHWC(xh), dilateKernel(tf.transpose(kernel, [2, 3, 1, 0]), dilation)];
+    }
     const padding = explicitPadding(pads);
     const dyh = needX || needW ? toNHWC(dy as tf.Tensor4D) : null;
     let dX: tf.Tensor | null = null;
@@ -133,6 +154,11 @@ export function checkConv2d(op: string, x: tf.Tensor4D, weight: tf.Tensor4D, bia
   checkWindowFits(op, x, [kh, kw], dilation, pads);
   const out = [0, 1].map((i) => outputLength(x.shape[2 + i]!, pads[i]!, pads[i + 2]!, [kh, kw][i]!, stride[i]!, dilation[i]!));
   if (out.some((o) => o < 1)) throw new RangeError(`${op}: output would be ${out.join("×")}; expected at least 1×1`);
+}
+
+/** The host loops take float32 tensors with something in them; the rest (an int32 bias, an empty batch) goes to tfjs's kernels as before. */
+function hostTakes(x: tf.Tensor4D, weight: tf.Tensor4D, bias: tf.Tensor1D | false): boolean {
+  return x.size > 0 && weight.size > 0 && (bias === false || bias.dtype === "float32");
 }
 
 /** Runs `conv` once per group on the channels-last slices of `tensors`, and concatenates the outputs' channels. */

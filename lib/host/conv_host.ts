@@ -1,0 +1,142 @@
+/**
+ * conv2d forward and backward on host storage (cpu, wasm), in NCHW as the op's tensors are, as
+ * im2col (im2col.ts) and matrix products, one image at a time so the column matrix is one image's:
+ *
+ *   forward  y[n]  = W · cols[n] + b          W seen as [O, C/g·KH·KW], cols[n] [C·KH·KW, OH·OW]
+ *   dW            = Σ_n dy[n] · cols[n]ᵀ      (accumulated over the batch)
+ *   dX[n]         = col2im(Wᵀ · dy[n])
+ *   dB            = Σ_{n, oh, ow} dy
+ *
+ * per group g on row blocks of W, cols and dy (offsets, no copies). A 1×1 kernel at stride 1
+ * without padding needs no columns: the image is its own column matrix, and Wᵀ · dy is dX.
+ * Versus tfjs's kernels this saves the NCHW ⇄ NHWC transposes (tfjs-backend-wasm's conv is NHWC
+ * only), the dilated-kernel copy and per-group splits and concats, and replaces tfjs-wasm's naive
+ * Conv2DBackpropInput loop.
+ *
+ * The column matrices live in two scratch arrays reused by every call (grown to the largest conv
+ * seen), not in tensors: backward recomputes an image's columns rather than forward keeping the
+ * whole batch's, which for a large conv would be KH·KW times the input.
+ */
+import type * as tf from "@tensorflow/tfjs";
+import { colCols, colRows, colsAreInput, type ConvGeometry } from "./conv_geometry";
+import { tensorFromInfo, type HostBackend } from "./host_tensors";
+import { col2imAdd, im2col } from "./im2col";
+import { sgemmJs as sgemm } from "./sgemm_js";
+
+let colScratch = new Float32Array(0);
+let gradScratch = new Float32Array(0);
+
+/** A scratch array for one image's column matrix (contents undefined). */
+function columns(size: number): Float32Array {
+  if (colScratch.length < size) colScratch = new Float32Array(size);
+  return colScratch;
+}
+
+function columnGradients(size: number): Float32Array {
+  if (gradScratch.length < size) gradScratch = new Float32Array(size);
+  return gradScratch;
+}
+
+/** The per-group sizes of the products: W's rows and columns of one group. */
+function groupSizes(g: ConvGeometry): { outPerGroup: number; colsPerGroup: number; pixels: number } {
+  return { outPerGroup: g.outChannels / g.groups, colsPerGroup: colRows(g) / g.groups, pixels: colCols(g) };
+}
+
+/** y = conv2d(x, weight) + bias, [N, O, OH, OW]. */
+export function convForwardHost(host: HostBackend, g: ConvGeometry, x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null): tf.Tensor {
+  const yInfo = host.alloc([g.batch, g.outChannels, g.outH, g.outW]);
+  const xs = host.f32(x);
+  const w = host.f32(weight);
+  const b = bias === null ? null : host.f32(bias);
+  const y = host.f32(yInfo);
+  const { outPerGroup, colsPerGroup, pixels } = groupSizes(g);
+  const imageSize = g.channels * g.height * g.width;
+  const direct = colsAreInput(g);
+  const cols = direct ? xs : columns(colRows(g) * pixels);
+  for (let n = 0; n < g.batch; n++) {
+    if (!direct) im2col(g, xs, n * imageSize, cols);
+    const colsAt = direct ? n * imageSize : 0;
+    const yAt = n * g.outChannels * pixels;
+    // The bias is per row of y[n] (an output channel), so it goes in first and the product adds to it.
+    if (b !== null) for (let o = 0; o < g.outChannels; o++) y.fill(b[o]!, yAt + o * pixels, yAt + (o + 1) * pixels);
+    for (let group = 0; group < g.groups; group++) {
+      sgemm({
+        m: outPerGroup, n: pixels, k: colsPerGroup,
+        a: w, aOffset: group * outPerGroup * colsPerGroup,
+        b: cols, bOffset: colsAt + group * colsPerGroup * pixels,
+        c: y, cOffset: yAt + group * outPerGroup * pixels,
+        accumulate: b !== null,
+      });
+    }
+  }
+  return tensorFromInfo(yInfo);
+}
+
+/** [dX, dW, dB] for dy [N, O, OH, OW], each null where `needs` says it is not wanted. */
+export function convBackwardHost(
+  host: HostBackend, g: ConvGeometry, dy: tf.Tensor, x: tf.Tensor, weight: tf.Tensor, [needX, needW, needB]: readonly boolean[],
+): [tf.Tensor | null, tf.Tensor | null, tf.Tensor | null] {
+  // Every output allocated before any view is taken: an allocation on the wasm heap may move it.
+  const dxInfo = needX ? host.alloc(x.shape) : null;
+  const dwInfo = needW ? host.alloc(weight.shape) : null;
+  const dbInfo = needB ? host.alloc([g.outChannels]) : null;
+  const d = host.f32(dy);
+  if (dxInfo !== null || dwInfo !== null) {
+    productGradients(g, d, host.f32(x), host.f32(weight), dxInfo === null ? null : host.f32(dxInfo), dwInfo === null ? null : host.f32(dwInfo));
+  }
+  if (dbInfo !== null) biasGradient(g, d, host.f32(dbInfo));
+  return [dxInfo, dwInfo, dbInfo].map((info) => (info === null ? null : tensorFromInfo(info))) as [tf.Tensor | null, tf.Tensor | null, tf.Tensor | null];
+}
+
+/** dX and dW image by image, so each image's dy and columns are used for both while in cache. */
+function productGradients(g: ConvGeometry, dy: Float32Array, xs: Float32Array, w: Float32Array, dx: Float32Array | null, dw: Float32Array | null): void {
+  const { outPerGroup, colsPerGroup, pixels } = groupSizes(g);
+  const imageSize = g.channels * g.height * g.width;
+  const direct = colsAreInput(g);
+  const cols = direct || dw === null ? xs : columns(colRows(g) * pixels);
+  const dcols = direct || dx === null ? dx : columnGradients(colRows(g) * pixels);
+  // col2im adds into dX (and dW adds image after image), so both start at zero: wasm's new storage is uninitialised.
+  if (dx !== null && !direct) dx.fill(0);
+  if (dw !== null) dw.fill(0);
+  for (let n = 0; n < g.batch; n++) {
+    const dyAt = n * g.outChannels * pixels;
+    if (dw !== null) {
+      if (!direct) im2col(g, xs, n * imageSize, cols);
+      const colsAt = direct ? n * imageSize : 0;
+      for (let group = 0; group < g.groups; group++) {
+        sgemm({
+          m: outPerGroup, n: colsPerGroup, k: pixels,
+          a: dy, aOffset: dyAt + group * outPerGroup * pixels,
+          b: cols, bOffset: colsAt + group * colsPerGroup * pixels, transB: true,
+          c: dw, cOffset: group * outPerGroup * colsPerGroup,
+          accumulate: true,
+        });
+      }
+    }
+    if (dx !== null) {
+      const dcolsAt = direct ? n * imageSize : 0;
+      for (let group = 0; group < g.groups; group++) {
+        sgemm({
+          m: colsPerGroup, n: pixels, k: outPerGroup,
+          a: w, aOffset: group * outPerGroup * colsPerGroup, transA: true,
+          b: dy, bOffset: dyAt + group * outPerGroup * pixels,
+          c: dcols!, cOffset: dcolsAt + group * colsPerGroup * pixels,
+        });
+      }
+      if (!direct) col2imAdd(g, dcols!, dx, n * imageSize);
+    }
+  }
+}
+
+/** dB[o] = Σ over images and pixels of dy[n, o], summed in float64. */
+function biasGradient(g: ConvGeometry, dy: Float32Array, db: Float32Array): void {
+  const pixels = colCols(g);
+  for (let o = 0; o < g.outChannels; o++) {
+    let s = 0;
+    for (let n = 0; n < g.batch; n++) {
+      const at = (n * g.outChannels + o) * pixels;
+      for (let p = 0; p < pixels; p++) s += dy[at + p]!;
+    }
+    db[o] = s;
+  }
+}
