@@ -12,3 +12,9 @@ export const SEED_WEIGHT_ATOL = 5e-5;
 /** Per-step losses against PyTorch: relative, with an absolute floor for losses near zero. */
 export const SEED_LOSS_RTOL = 1e-3;
 export const SEED_LOSS_ATOL = 1e-6;
+
+/**
+ * float32's unit round-off, 2⁻²⁴. A float32 sum of k products is within about k of these times the
+ * sum of the terms' magnitudes of the exact sum (Higham's γₖ bound), whatever the order of summation.
+ */
+export const FLOAT32_UNIT_ROUNDOFF = 2 ** -24;

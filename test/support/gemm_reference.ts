@@ -1,0 +1,56 @@
+/**
+ * The float64 reference for lib/host/gemm's sgemm: C = α·op(A)·op(B) [+ C] [+ bias], read from the
+ * same arrays, offsets and leading dimensions the call gets, with a bound on the float32 round-off
+ * of each element.
+ */
+import type { SgemmArgs } from "../../lib/host/gemm/sgemm";
+import { FLOAT32_UNIT_ROUNDOFF } from "./tolerances";
+
+export interface GemmReference {
+  /** The exact result (to float64), m×n dense. */
+  value: Float64Array;
+  /**
+   * How far float32 may be from it, per element: (2k + 4)·u times the magnitudes summed. That is
+   * the γₖ bound with room for the K-blocked order and the final α, C and bias roundings; a missed
+   * or wrong term is off by about 1/k of the magnitudes, far beyond it.
+   */
+  bound: Float64Array;
+}
+
+/** The reference for `args`; call it before sgemm when accumulating (it reads C as it was). */
+export function referenceGemm(args: SgemmArgs): GemmReference {
+  const { m, n, k, a, b, c, bias } = args;
+  const alpha = args.alpha ?? 1;
+  const transA = args.transA ?? false, transB = args.transB ?? false;
+  const aOffset = args.aOffset ?? 0, bOffset = args.bOffset ?? 0, cOffset = args.cOffset ?? 0, biasOffset = args.biasOffset ?? 0;
+  const lda = args.lda ?? (transA ? m : k), ldb = args.ldb ?? (transB ? k : n), ldc = args.ldc ?? n;
+  const opA = (i: number, p: number) => a[aOffset + (transA ? p * lda + i : i * lda + p)]!;
+  const opB = (p: number, j: number) => b[bOffset + (transB ? j * ldb + p : p * ldb + j)]!;
+  const value = new Float64Array(m * n);
+  const bound = new Float64Array(m * n);
+  const roundoff = (2 * k + 4) * FLOAT32_UNIT_ROUNDOFF;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      let magnitude = 0;
+      for (let p = 0; p < k; p++) {
+        const term = opA(i, p) * opB(p, j);
+        sum += term;
+        magnitude += Math.abs(term);
+      }
+      let v = alpha * sum;
+      let mag = Math.abs(alpha) * magnitude;
+      if (args.accumulate) {
+        v += c[cOffset + i * ldc + j]!;
+        mag += Math.abs(c[cOffset + i * ldc + j]!);
+      }
+      if (bias !== undefined) {
+        v += bias[biasOffset + j]!;
+        mag += Math.abs(bias[biasOffset + j]!);
+      }
+      value[i * n + j] = v;
+      bound[i * n + j] = roundoff * mag;
+    }
+  }
+  return { value, bound };
+}
