@@ -1,6 +1,6 @@
 /**
  * conv2d forward and backward on host storage (cpu, wasm), in NCHW as the op's tensors are, as
- * im2col (im2col.ts) and matrix products, one image at a time so the column matrix is one image's:
+ * im2col (im2col/) and matrix products, one image at a time so the column matrix is one image's:
  *
  *   forward  y[n]  = W · cols[n] + b          W seen as [O, C/g·KH·KW], cols[n] [C·KH·KW, OH·OW]
  *   dW            = Σ_n dy[n] · cols[n]ᵀ      (accumulated over the batch)
@@ -13,29 +13,15 @@
  * only), the dilated-kernel copy and per-group splits and concats, and replaces tfjs-wasm's naive
  * Conv2DBackpropInput loop.
  *
- * The column matrices live in two scratch arrays reused by every call (grown to the largest conv
- * seen), not in tensors: backward recomputes an image's columns rather than forward keeping the
- * whole batch's, which for a large conv would be KH·KW times the input.
+ * The products are conv_engine.ts's sgemm, the column matrix its column area (WebAssembly where the
+ * engine runs it, else JavaScript): one image's columns at a time, so a large conv needs no
+ * batch-sized buffer; backward recomputes an image's columns rather than forward keeping the
+ * whole batch's (KH·KW times the input).
  */
 import type * as tf from "@tensorflow/tfjs";
 import { colCols, colRows, colsAreInput, type ConvGeometry } from "./conv_geometry";
+import { convEngine } from "./conv_engine";
 import { tensorFromInfo, type HostBackend } from "./host_tensors";
-import { col2imAdd, im2col } from "./im2col";
-import { sgemmJs as sgemm } from "./sgemm_js";
-
-let colScratch = new Float32Array(0);
-let gradScratch = new Float32Array(0);
-
-/** A scratch array for one image's column matrix (contents undefined). */
-function columns(size: number): Float32Array {
-  if (colScratch.length < size) colScratch = new Float32Array(size);
-  return colScratch;
-}
-
-function columnGradients(size: number): Float32Array {
-  if (gradScratch.length < size) gradScratch = new Float32Array(size);
-  return gradScratch;
-}
 
 /** The per-group sizes of the products: W's rows and columns of one group. */
 function groupSizes(g: ConvGeometry): { outPerGroup: number; colsPerGroup: number; pixels: number } {
@@ -51,11 +37,13 @@ export function convForwardHost(host: HostBackend, g: ConvGeometry, x: tf.Tensor
   const y = host.f32(yInfo);
   const { outPerGroup, colsPerGroup, pixels } = groupSizes(g);
   const imageSize = g.channels * g.height * g.width;
+  const { sgemm, columns } = convEngine();
   const direct = colsAreInput(g);
-  const cols = direct ? xs : columns(colRows(g) * pixels);
+  const area = direct ? null : columns.prepare(g);
+  const cols = area === null ? xs : area.cols;
   for (let n = 0; n < g.batch; n++) {
-    if (!direct) im2col(g, xs, n * imageSize, cols);
-    const colsAt = direct ? n * imageSize : 0;
+    if (area !== null) columns.im2col(g, xs, n * imageSize);
+    const colsAt = area === null ? n * imageSize : area.at;
     const yAt = n * g.outChannels * pixels;
     // The bias is per row of y[n] (an output channel), so it goes in first and the product adds to it.
     if (b !== null) for (let o = 0; o < g.outChannels; o++) y.fill(b[o]!, yAt + o * pixels, yAt + (o + 1) * pixels);
@@ -92,17 +80,17 @@ export function convBackwardHost(
 function productGradients(g: ConvGeometry, dy: Float32Array, xs: Float32Array, w: Float32Array, dx: Float32Array | null, dw: Float32Array | null): void {
   const { outPerGroup, colsPerGroup, pixels } = groupSizes(g);
   const imageSize = g.channels * g.height * g.width;
-  const direct = colsAreInput(g);
-  const cols = direct || dw === null ? xs : columns(colRows(g) * pixels);
-  const dcols = direct || dx === null ? dx : columnGradients(colRows(g) * pixels);
-  // col2im adds into dX (and dW adds image after image), so both start at zero: wasm's new storage is uninitialised.
-  if (dx !== null && !direct) dx.fill(0);
+  const { sgemm, columns } = convEngine();
+  const area = colsAreInput(g) ? null : columns.prepare(g);
+  // dW adds image after image, so it starts at zero (wasm's new storage is uninitialised).
   if (dw !== null) dw.fill(0);
   for (let n = 0; n < g.batch; n++) {
     const dyAt = n * g.outChannels * pixels;
+    // The image's columns are in the area (or are the image itself) while dW uses them; then dX's product overwrites the area.
+    const cols = area === null ? xs : area.cols;
+    const colsAt = area === null ? n * imageSize : area.at;
     if (dw !== null) {
-      if (!direct) im2col(g, xs, n * imageSize, cols);
-      const colsAt = direct ? n * imageSize : 0;
+      if (area !== null) columns.im2col(g, xs, n * imageSize);
       for (let group = 0; group < g.groups; group++) {
         sgemm({
           m: outPerGroup, n: colsPerGroup, k: pixels,
@@ -114,16 +102,17 @@ function productGradients(g: ConvGeometry, dy: Float32Array, xs: Float32Array, w
       }
     }
     if (dx !== null) {
-      const dcolsAt = direct ? n * imageSize : 0;
+      // With no columns, Wᵀ · dy is dX itself.
+      const dcols = area === null ? dx : area.cols;
       for (let group = 0; group < g.groups; group++) {
         sgemm({
           m: colsPerGroup, n: pixels, k: outPerGroup,
           a: w, aOffset: group * outPerGroup * colsPerGroup, transA: true,
           b: dy, bOffset: dyAt + group * outPerGroup * pixels,
-          c: dcols!, cOffset: dcolsAt + group * colsPerGroup * pixels,
+          c: dcols, cOffset: colsAt + group * colsPerGroup * pixels,
         });
       }
-      if (!direct) col2imAdd(g, dcols!, dx, n * imageSize);
+      if (area !== null) columns.col2im(g, dx, n * imageSize);
     }
   }
 }

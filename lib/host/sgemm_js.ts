@@ -1,7 +1,7 @@
 /**
  * The float32 matrix product as plain JavaScript loops, with the WebAssembly sgemm's signature
- * (branch gemm's lib/host/gemm/sgemm.ts): C = alpha·op(A)·op(B) [+ C] [+ bias on every row].
- * The host conv runs on it where that sgemm is unavailable, so the two are interchangeable.
+ * (gemm/sgemm.ts): C = alpha·op(A)·op(B) [+ C] [+ bias on every row]. host_sgemm.ts runs it where
+ * that module is unavailable (an engine without WebAssembly SIMD).
  *
  * Two loop shapes keep the innermost index on contiguous memory whatever the transposes:
  *   op(B) = B     a row of C accumulates rows of B scaled by A's entries (four rows of B per pass,
@@ -10,37 +10,7 @@
  *                 pass share each load of A).
  * Sums run in float64 and are rounded to float32 once, when C is written.
  */
-
-/** One product. op(A) is m×k, op(B) is k×n, C is m×n; every matrix row-major. */
-export interface SgemmArgs {
-  m: number;
-  n: number;
-  k: number;
-  /** A as stored: m×k, or k×m when transA (then op(A) = Aᵀ). */
-  a: Float32Array;
-  transA?: boolean;
-  /** Where A's first element is in `a` (default 0). */
-  aOffset?: number;
-  /** Elements from one stored row of A to the next (default: the stored row length, k or m). */
-  lda?: number;
-  /** B as stored: k×n, or n×k when transB (then op(B) = Bᵀ). */
-  b: Float32Array;
-  transB?: boolean;
-  bOffset?: number;
-  ldb?: number;
-  /** The output, m×n; read too when accumulate. Elements outside the m×n block are left as they are. */
-  c: Float32Array;
-  cOffset?: number;
-  /** Elements from one row of C to the next (default n). */
-  ldc?: number;
-  /** Scales the product, not C or the bias (default 1). */
-  alpha?: number;
-  /** Add to C instead of overwriting it (β = 1; default false: β = 0). */
-  accumulate?: boolean;
-  /** n elements added to every row of C, as for Y = X·Wᵀ + b. */
-  bias?: Float32Array;
-  biasOffset?: number;
-}
+import type { SgemmArgs } from "./gemm/sgemm";
 
 let rowScratch = new Float64Array(256);
 

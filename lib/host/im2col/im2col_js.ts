@@ -1,5 +1,7 @@
 /**
- * im2col and col2im for one NCHW image (conv_geometry.ts describes the column matrix): im2col
+ * im2col and col2im for one NCHW image as JavaScript loops: the column area (columns.ts) where the
+ * WebAssembly one (im2col.c, the same arithmetic) cannot run. conv_geometry.ts describes the column
+ * matrix. im2col
  * copies every window tap into a row of the column matrix, so that the conv is W · cols; col2im
  * adds a column matrix's gradient back onto the image pixels each tap came from (overlapping
  * windows add up), so that dX is col2im(Wᵀ · dy).
@@ -9,7 +11,8 @@
  * image form one range per axis, found up front, so the inner loops have no bounds checks: the
  * padding columns are zeros in im2col and are skipped by col2im.
  */
-import type { ConvGeometry } from "./conv_geometry";
+import { colCols, colRows, type ConvGeometry } from "../conv_geometry";
+import type { ColumnArea } from "./columns";
 
 /** The outputs o in [lo, hi) of an axis of `outLen` whose tap reads index o·stride + offset inside [0, inLen). */
 function validRange(outLen: number, inLen: number, stride: number, offset: number): [number, number] {
@@ -47,10 +50,11 @@ export function im2col(g: ConvGeometry, x: Float32Array, xOffset: number, cols: 
   }
 }
 
-/** dx[dxOffset, dxOffset + C·H·W) += col2im(dcols): every tap's gradient onto the pixel it read. */
-export function col2imAdd(g: ConvGeometry, dcols: Float32Array, dx: Float32Array, dxOffset: number): void {
+/** dx[dxOffset, dxOffset + C·H·W) = col2im(dcols): every tap's gradient added onto the pixel it read. */
+export function col2im(g: ConvGeometry, dcols: Float32Array, dx: Float32Array, dxOffset: number): void {
   const { channels, height: H, width: W, kernelH, kernelW, outH, outW, strideH, strideW } = g;
   const plane = H * W;
+  dx.fill(0, dxOffset, dxOffset + channels * plane);
   let src = 0;
   for (let c = 0; c < channels; c++) {
     const xc = dxOffset + c * plane;
@@ -71,3 +75,16 @@ export function col2imAdd(g: ConvGeometry, dcols: Float32Array, dx: Float32Array
     }
   }
 }
+
+let scratch = new Float32Array(0);
+
+/** The column area as a JavaScript array, grown to the largest conv seen. */
+export const jsColumns: ColumnArea = {
+  prepare(g) {
+    const size = colRows(g) * colCols(g);
+    if (scratch.length < size) scratch = new Float32Array(size);
+    return { cols: scratch, at: 0 };
+  },
+  im2col: (g, x, xOffset) => im2col(g, x, xOffset, scratch),
+  col2im: (g, dx, dxOffset) => col2im(g, scratch, dx, dxOffset),
+};

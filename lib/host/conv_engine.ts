@@ -1,0 +1,34 @@
+/**
+ * What the host conv (conv_host.ts) computes with: the matrix product and the column area, both
+ * WebAssembly SIMD modules (gemm/sgemm.ts, im2col/im2col_module.ts) where this engine runs them,
+ * else both as plain JavaScript loops (sgemm_js.ts, im2col/im2col_js.ts), which give the same
+ * results within float32 round-off. Chosen on first use.
+ */
+import { gemmAvailable, sgemm, type SgemmArgs } from "./gemm/sgemm";
+import type { ColumnArea } from "./im2col/columns";
+import { jsColumns } from "./im2col/im2col_js";
+import { im2colAvailable, wasmColumns } from "./im2col/im2col_module";
+import { sgemmJs } from "./sgemm_js";
+
+export interface ConvEngine {
+  readonly name: "wasm" | "js";
+  sgemm(args: SgemmArgs): void;
+  readonly columns: ColumnArea;
+}
+
+const WASM: ConvEngine = { name: "wasm", sgemm, columns: wasmColumns };
+const JS: ConvEngine = { name: "js", sgemm: sgemmJs, columns: jsColumns };
+
+let chosen: ConvEngine | undefined;
+
+export function convEngine(): ConvEngine {
+  chosen ??= gemmAvailable() && im2colAvailable() ? WASM : JS;
+  return chosen;
+}
+
+/** Run on the JavaScript loops (true) or on the best this engine has (false); returns the previous setting. For tests and benchmarks of the fallback. */
+export function useJsConvEngine(on: boolean): boolean {
+  const previous = chosen === JS;
+  chosen = on ? JS : undefined;
+  return previous;
+}
