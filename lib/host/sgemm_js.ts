@@ -8,7 +8,9 @@
  *                 so the row of C is read and written a quarter as often);
  *   op(B) = Bᵀ    each C entry is a dot product of an A row with a stored B row (four B rows per
  *                 pass share each load of A).
- * Sums run in float64 and are rounded to float32 once, when C is written.
+ * Sums run in float64 and are rounded to float32 once, when C is written. Unlike the module, it
+ * does not check its arguments (its one caller, conv_host.ts, derives them from checked shapes)
+ * and C must not overlap A or B (rows of C are written while A is still being read).
  */
 import type { SgemmArgs } from "./gemm/sgemm";
 
