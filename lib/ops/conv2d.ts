@@ -2,6 +2,12 @@
  * conv2d as torch.nn.functional.conv2d: input [N, C, H, W], weight [O, C/groups, KH, KW], bias
  * [O] or none; stride, padding (integers, pairs, "same", "valid"), dilation and groups.
  *
+ * On cpu and wasm (host kernels on, float32, non-empty) forward and backward run in NCHW on the
+ * tensors' own storage (lib/host/conv_host.ts): im2col and WebAssembly SIMD products, no
+ * transposes, dilation and groups in the index arithmetic, dX skipped for data. Forward then
+ * saves x and weight as given. Everywhere else (webgpu, tfjs-node, host kernels off) it runs on
+ * tfjs's kernels as follows, which the host path is tested against.
+ *
  * tfjs computes it channels last (wasm's Conv2D accepts NHWC only), so forward transposes the
  * input to NHWC and the weight to [KH, KW, C/groups, O], and the output back to NCHW: three
  * extra copies in forward, two more (dy in, dX out) and the weight's back in backward. The NHWC
