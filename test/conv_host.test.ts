@@ -1,11 +1,12 @@
 /**
  * conv2d's host path (lib/host/conv_host.ts: im2col + products in NCHW) against the tfjs-kernel
- * path it replaces on cpu and wasm (setHostKernels(false)), with the WebAssembly engine and with
- * the JavaScript fallback: output and the three gradients over stride, padding (symmetric,
- * "same", arbitrary asymmetric), dilation with stride, groups, 1×1 kernels, batch 1 and non-square
- * shapes. Also: the two engines' column matrices agree exactly, backward falls back to the tfjs
- * path when host kernels are turned off after forward, dX is skipped for data, and the committed
- * im2col module is what build.sh makes of im2col.c.
+ * path it replaces on cpu and wasm (setHostKernels(false)): on the WebAssembly engine and the
+ * JavaScript fallback, with forward's columns kept for backward and recomputed there; output and
+ * the three gradients over stride, padding (symmetric, "same", arbitrary asymmetric), dilation
+ * with stride, groups, 1×1 kernels, batch 1 and non-square shapes. Also: the two engines' column
+ * matrices agree exactly, backward falls back to the tfjs path when host kernels are turned off
+ * after forward, dX is skipped for data, and the committed im2col module is what build.sh makes
+ * of im2col.c.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -17,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { backward } from "../lib/autograd/backward";
 import { useJsConvEngine } from "../lib/host/conv_engine";
+import { SAVED_COLUMNS_MAX_FLOATS, setSavedColumnsMax } from "../lib/host/conv_host";
 import { colCols, colRows, convGeometry } from "../lib/host/conv_geometry";
 import { setHostKernels } from "../lib/host/host_tensors";
 import { jsColumns } from "../lib/host/im2col/im2col_js";
@@ -92,25 +94,31 @@ function run(c: Config): number[][] {
   });
 }
 
-function onPath(host: boolean, jsEngine: boolean, body: () => number[][]): number[][] {
-  setHostKernels(host);
-  useJsConvEngine(jsEngine);
+/** The host path's variants: which engine, and whether forward keeps the columns for backward. */
+const ENGINES = ["WebAssembly", "JavaScript", "WebAssembly, columns recomputed in backward"] as const;
+type Engine = (typeof ENGINES)[number] | "tfjs kernels";
+
+function onPath(engine: Engine, body: () => number[][]): number[][] {
+  setHostKernels(engine !== "tfjs kernels");
+  useJsConvEngine(engine === "JavaScript");
+  const limit = setSavedColumnsMax(engine.includes("recomputed") ? 0 : SAVED_COLUMNS_MAX_FLOATS);
   try {
     return body();
   } finally {
     setHostKernels(true);
     useJsConvEngine(false);
+    setSavedColumnsMax(limit);
   }
 }
 
 const NAMES = ["output", "gradient of input", "gradient of weight", "gradient of bias"];
 
 describeEachBackend("conv2d host path against the tfjs kernels", () => {
-  for (const engine of ["WebAssembly", "JavaScript"] as const) {
+  for (const engine of ENGINES) {
     for (const c of CONFIGS) {
       it(`${engine} engine: ${c.label}, input ${JSON.stringify(c.input)}, weight ${JSON.stringify(c.weight)}${c.bias ? "" : ", no bias"}`, () => {
-        const host = onPath(true, engine === "JavaScript", () => run(c));
-        const kernels = onPath(false, false, () => run(c));
+        const host = onPath(engine, () => run(c));
+        const kernels = onPath("tfjs kernels", () => run(c));
         assert.equal(host.length, kernels.length);
         kernels.forEach((expected, i) => closeTo(host[i]!, expected, NAMES[i]!));
       });
@@ -119,7 +127,7 @@ describeEachBackend("conv2d host path against the tfjs kernels", () => {
 
   it("backward takes the tfjs path when host kernels are turned off after a host forward, with the same gradients", () => {
     const c = CONFIGS.find((k) => k.label.startsWith("groups 3"))!;
-    const expected = onPath(false, false, () => run(c));
+    const expected = onPath("tfjs kernels", () => run(c));
     const got = tf.tidy(() => {
       const op = (x: tf.Tensor, w: tf.Tensor) => Conv2dF.apply(x as tf.Tensor4D, w as tf.Tensor4D, false, ...opArgs(c));
       const inputs = [seeded(c.input, 1), seeded(c.weight, 2)];

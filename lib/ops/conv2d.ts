@@ -43,9 +43,10 @@ export const Conv2dF = defineFunction<[tf.Tensor4D, tf.Tensor4D, tf.Tensor1D | f
     checkConv2d(OP, x, weight, bias, stride, pads, dilation, groups);
     const host = hostBackend();
     if (host !== null && hostTakes(x, weight, bias)) {
-      ctx.saveForBackward(x, weight);
+      const { y, cols } = convForwardHost(host, convGeometry(x.shape, weight.shape, stride, pads, dilation, groups), x, weight, bias || null);
+      ctx.saveForBackward(x, weight, ...(cols === null ? [] : [cols]));
       ctx.attributes.set(HOST_FORWARD, host.name);
-      return convForwardHost(host, convGeometry(x.shape, weight.shape, stride, pads, dilation, groups), x, weight, bias || null);
+      return y;
     }
     const xh = toNHWC(x);
     const kernel = dilateKernel(tf.transpose(weight, [2, 3, 1, 0]), dilation);
@@ -61,10 +62,11 @@ export const Conv2dF = defineFunction<[tf.Tensor4D, tf.Tensor4D, tf.Tensor1D | f
     let [xh, kernel] = ctx.saved as [tf.Tensor4D, tf.Tensor4D];
     const hostName = ctx.attributes.get(HOST_FORWARD);
     if (hostName !== undefined) {
-      // Forward ran on the host and saved x and weight as given (NCHW, OIHW).
+      // Forward ran on the host and saved x and weight as given (NCHW, OIHW), and maybe x's columns.
       const host = hostBackend();
       if (host !== null && host.name === hostName && dy.dtype === "float32") {
-        return convBackwardHost(host, convGeometry(xh.shape, kernel.shape, stride, pads, dilation, groups), dy, xh, kernel, ctx.needsInputGrad);
+        const geometry = convGeometry(xh.shape, kernel.shape, stride, pads, dilation, groups);
+        return convBackwardHost(host, geometry, dy, xh, kernel, ctx.saved[2] ?? null, ctx.needsInputGrad);
       }
       // Host loops turned off (or the backend changed) between forward and backward: the tfjs path, in its layouts.
       [xh, kernel] = [toNHWC(xh), dilateKernel(tf.transpose(kernel, [2, 3, 1, 0]), dilation)];
