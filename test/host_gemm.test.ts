@@ -68,6 +68,29 @@ describe("host sgemm (WebAssembly SIMD)", () => {
     assert.equal(gemmAvailable(), true);
   });
 
+  it("is unavailable, and sgemm says why, without WebAssembly SIMD or where synchronous compilation is refused", () => {
+    // A fresh process per engine: the module is instantiated once per process.
+    const engines = {
+      // As an engine without SIMD does: the module fails validation. (Node itself needs WebAssembly to load modules.)
+      "no SIMD": "WebAssembly.validate = () => false;",
+      // As Chrome does on its main thread for modules over 4 KB.
+      "no synchronous compilation": "WebAssembly.Module = function () { throw new RangeError('WebAssembly.Compile is disallowed on the main thread'); };",
+    };
+    for (const [engine, setup] of Object.entries(engines)) {
+      const script = `${setup}
+        const { gemmAvailable, sgemm } = await import(${JSON.stringify(join(GEMM_DIR, "sgemm.ts"))});
+        let error = null;
+        try { sgemm({ m: 1, n: 1, k: 1, a: new Float32Array(1), b: new Float32Array(1), c: new Float32Array(1) }); } catch (e) { error = e.message; }
+        console.log(JSON.stringify({ available: gemmAvailable(), error }));`;
+      const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" });
+      assert.equal(child.status, 0, `${engine}: ${child.stderr}`);
+      const r = JSON.parse(child.stdout.trim()) as { available: boolean; error: string | null };
+      assert.equal(r.available, false, engine);
+      const why = engine === "no SIMD" ? /this engine lacks WebAssembly SIMD \(128-bit\)/ : /this engine would not compile the module synchronously \(WebAssembly\.Compile is disallowed on the main thread\)/;
+      assert.match(r.error ?? "", new RegExp(`^sgemm: ${why.source}; check gemmAvailable\\(\\) and take another path$`), engine);
+    }
+  });
+
   it("every transpose combination, for every m, n, k in {0, 1, 3, 7, 8, 9, 17}", () => {
     const sizes = [0, 1, 3, 7, 8, 9, 17];
     for (const [transA, transB] of TRANSPOSES) {

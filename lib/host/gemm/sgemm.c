@@ -18,8 +18,9 @@
 
 /*
  * The register block. 4×8 keeps 8 accumulators, 2 vectors of B and 1 broadcast of A in 11 of the
- * 15 xmm registers V8's TurboFan allocates on x64 (xmm15 is its scratch); 6×8 needs all 15 and
- * spills. XNNPACK picks 4×8 for x86 too.
+ * 15 xmm registers V8's TurboFan allocates on x64 (xmm15 is its scratch). 6×8 would need all 15:
+ * measured here (Node 20, AVX2 Xeon), it ran about 30% slower than 4×8. Without FMA every flop
+ * pair is a mul and an add whichever the shape, so a bigger block buys only fewer loads.
  */
 #define MR 4
 #define NR 8
@@ -27,7 +28,8 @@
 /*
  * Cache blocks. The inner loops reuse one KC×NR panel of B (8 KiB: L1) against every MR×KC panel
  * of an MC×KC block of A (128 KiB: L2); a KC×NC block of B (1 MiB) stays in L2/L3 across the MC
- * blocks. A deeper KC amortises the micro-kernel's loads and stores of C over more steps.
+ * blocks. A deeper KC amortises the micro-kernel's loads and stores of C over more steps. (KC 128
+ * or 512, MC 64 or 256, NC 512 all measured within noise of these at 256³ and 1024³.)
  */
 #define KC 256
 #define MC 128

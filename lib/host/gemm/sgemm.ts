@@ -12,7 +12,7 @@
  * The module owns its memory: each call copies the operands into one scratch area there (grown
  * when a call needs more, reused after), computes, and writes the m×n result into the caller's
  * array. So operands may be views of another heap (tfjs-wasm's) and may overlap the output.
- * Single-threaded; not reentrant (nothing here calls back into JavaScript).
+ * Single-threaded and synchronous: one module per JavaScript realm (a worker instantiates its own).
  */
 import { align4, outputView, reserve, sgemmModule } from "./sgemm_module";
 
@@ -40,7 +40,7 @@ export interface SgemmArgs {
   cOffset?: number;
   /** Elements from one row of C to the next (default n). */
   ldc?: number;
-  /** Scales the product, not C or the bias (default 1). */
+  /** Scales the product, not C or the bias (default 1; rounded to float32). */
   alpha?: number;
   /** Add to C instead of overwriting it (β = 1; default false: β = 0). */
   accumulate?: boolean;
