@@ -55,12 +55,12 @@ function axpyRow(a: Float32Array, aRow: number, ap: number, b: Float32Array, bOf
   for (; p + 4 <= k; p += 4) {
     const a0 = a[aRow + p * ap]!, a1 = a[aRow + (p + 1) * ap]!, a2 = a[aRow + (p + 2) * ap]!, a3 = a[aRow + (p + 3) * ap]!;
     const b0 = bOffset + p * ldb, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
-    for (let j = 0; j < n; j++) row[j] += a0 * b[b0 + j]! + a1 * b[b1 + j]! + a2 * b[b2 + j]! + a3 * b[b3 + j]!;
+    for (let j = 0; j < n; j++) row[j] = row[j]! + a0 * b[b0 + j]! + a1 * b[b1 + j]! + a2 * b[b2 + j]! + a3 * b[b3 + j]!;
   }
   for (; p < k; p++) {
     const a0 = a[aRow + p * ap]!;
     const b0 = bOffset + p * ldb;
-    for (let j = 0; j < n; j++) row[j] += a0 * b[b0 + j]!;
+    for (let j = 0; j < n; j++) row[j] = row[j]! + a0 * b[b0 + j]!;
   }
 }
 

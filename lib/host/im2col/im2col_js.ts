@@ -67,8 +67,8 @@ export function col2im(g: ConvGeometry, dcols: Float32Array, dx: Float32Array, d
         for (let oh = ohLo; oh < ohHi; oh++) {
           const from = src + oh * outW;
           let to = xc + (oh * strideH + rowOffset) * W + owLo * strideW + colOffset;
-          if (strideW === 1) for (let ow = owLo; ow < owHi; ow++) dx[to++] += dcols[from + ow]!;
-          else for (let ow = owLo; ow < owHi; ow++, to += strideW) dx[to] += dcols[from + ow]!;
+          if (strideW === 1) for (let ow = owLo; ow < owHi; ow++, to++) dx[to] = dx[to]! + dcols[from + ow]!;
+          else for (let ow = owLo; ow < owHi; ow++, to += strideW) dx[to] = dx[to]! + dcols[from + ow]!;
         }
         src += outH * outW;
       }

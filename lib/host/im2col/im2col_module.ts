@@ -24,33 +24,56 @@ interface Im2colModule {
 
 const WASM_PAGE_BYTES = 65536;
 
-let bytes: Uint8Array | undefined;
-let available: boolean | undefined;
+let bytes: ArrayBuffer | undefined;
+/** Why the module cannot run here, once known: null when it can. */
+let unavailable: string | null | undefined;
 let state: Im2colModule | undefined;
 
-function moduleBytes(): Uint8Array {
+function moduleBytes(): ArrayBuffer {
   if (bytes === undefined) {
     // atob, not Buffer: the same code runs under Node, Deno, tslab and in browsers.
     const text = atob(IM2COL_WASM_BASE64);
-    bytes = new Uint8Array(text.length);
-    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    // A plain ArrayBuffer: the BufferSource both Node's and Deno's TypeScript libs accept (as gemm/sgemm_module.ts).
+    const buffer = new ArrayBuffer(text.length);
+    const view = new Uint8Array(buffer);
+    for (let i = 0; i < text.length; i++) view[i] = text.charCodeAt(i);
+    bytes = buffer;
   }
   return bytes;
 }
 
-/** Whether this engine runs the module (WebAssembly with 128-bit SIMD). */
+/**
+ * Whether this engine runs the module: WebAssembly with 128-bit SIMD, and synchronous compilation
+ * allowed (some browsers refuse it on their main thread for modules over 4 KB; this one is ≈4.3 KB).
+ * Instantiates it, as first use would.
+ */
 export function im2colAvailable(): boolean {
-  available ??= typeof WebAssembly === "object" && WebAssembly.validate(moduleBytes());
-  return available;
+  if (unavailable === undefined) {
+    if (typeof WebAssembly !== "object" || !WebAssembly.validate(moduleBytes())) {
+      unavailable = "this engine lacks WebAssembly SIMD (128-bit)";
+    } else {
+      try {
+        state = instantiate();
+        unavailable = null;
+      } catch (e) {
+        unavailable = `this engine would not compile the module synchronously (${(e as Error).message})`;
+      }
+    }
+  }
+  return unavailable === null;
 }
 
 function instance(): Im2colModule {
   if (state !== undefined) return state;
+  if (!im2colAvailable()) throw new Error(`conv2d's im2col module: ${unavailable}; check im2colAvailable() and take the JavaScript columns`);
+  return state!;
+}
+
+function instantiate(): Im2colModule {
   const exports = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {}).exports;
   const memory = exports.memory as WebAssembly.Memory;
   const heapBase = (exports.__heap_base as WebAssembly.Global).value as number;
-  state = { im2col: exports.im2col as Transform, col2im: exports.col2im as Transform, memory, heap: new Float32Array(memory.buffer), base: align4(heapBase / 4) };
-  return state;
+  return { im2col: exports.im2col as Transform, col2im: exports.col2im as Transform, memory, heap: new Float32Array(memory.buffer), base: align4(heapBase / 4) };
 }
 
 const align4 = (index: number): number => Math.ceil(index / 4) * 4;
