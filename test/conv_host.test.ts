@@ -5,7 +5,8 @@
  * the three gradients over stride, padding (symmetric, "same", arbitrary asymmetric), dilation
  * with stride, groups, 1×1 kernels, batch 1 and non-square shapes. Also: the two engines' column
  * matrices agree exactly, backward falls back to the tfjs path when host kernels are turned off
- * after forward, dX is skipped for data, and the committed im2col module is what build.sh makes
+ * after forward, dX is skipped for data, an engine without WebAssembly SIMD runs the JavaScript
+ * loops on cpu and tfjs's kernels on wasm, and the committed im2col module is what build.sh makes
  * of im2col.c.
  */
 import assert from "node:assert/strict";
@@ -165,6 +166,37 @@ describeEachBackend("conv2d host path against the tfjs kernels", () => {
       w.clearGrad();
       b.clearGrad();
       tf.dispose([x, w.value, b.value]);
+    }
+  });
+});
+
+describe("conv2d's engine where WebAssembly SIMD is missing", () => {
+  it("runs on the JavaScript loops on cpu, and leaves wasm to tfjs's kernels, without SIMD or synchronous compilation", () => {
+    // A fresh process per engine: the modules are instantiated once per process.
+    const engines = {
+      "no SIMD": "WebAssembly.validate = () => false;",
+      "no synchronous compilation": "WebAssembly.Module = function () { throw new RangeError('WebAssembly.Compile is disallowed on the main thread'); };",
+    };
+    const lib = (path: string) => JSON.stringify(fileURLToPath(new URL(`../lib/${path}`, import.meta.url)));
+    for (const [engine, setup] of Object.entries(engines)) {
+      const script = `${setup}
+        const tf = await import("@tensorflow/tfjs");
+        const { convEngine, hostConvPays } = await import(${lib("host/conv_engine.ts")});
+        const { setHostKernels } = await import(${lib("host/host_tensors.ts")});
+        const { conv2d } = await import(${lib("ops/conv2d.ts")});
+        await tf.setBackend("cpu");
+        const x = tf.randomNormal([2, 3, 7, 6], 0, 1, "float32", 1), w = tf.randomNormal([4, 3, 3, 2], 0, 1, "float32", 2);
+        const run = () => tf.grads((a, b) => conv2d(a, b, null, { padding: 1, stride: [2, 1] }))([x, w]).map((g) => Array.from(g.dataSync()));
+        const host = run();
+        setHostKernels(false);
+        const kernels = run();
+        const diff = Math.max(...host.flatMap((g, i) => g.map((v, j) => Math.abs(v - kernels[i][j]))));
+        console.log(JSON.stringify({ engine: convEngine().name, cpu: hostConvPays("cpu"), wasm: hostConvPays("wasm"), diff }));`;
+      const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", cwd: fileURLToPath(new URL("..", import.meta.url)) });
+      assert.equal(child.status, 0, `${engine}: ${child.stderr}`);
+      const r = JSON.parse(child.stdout.trim().split("\n").pop()!) as { engine: string; cpu: boolean; wasm: boolean; diff: number };
+      assert.deepEqual({ engine: r.engine, cpu: r.cpu, wasm: r.wasm }, { engine: "js", cpu: true, wasm: false }, engine);
+      assert.ok(r.diff < 1e-4, `${engine}: the JavaScript loops' gradients differ from tfjs's kernels by ${r.diff}`);
     }
   });
 });

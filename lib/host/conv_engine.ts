@@ -5,6 +5,7 @@
  * results within float32 round-off. Chosen on first use.
  */
 import { gemmAvailable, sgemm, type SgemmArgs } from "./gemm/sgemm";
+import type { HostBackendName } from "./host_tensors";
 import type { ColumnArea } from "./im2col/columns";
 import { jsColumns } from "./im2col/im2col_js";
 import { im2colAvailable, wasmColumns } from "./im2col/im2col_module";
@@ -20,15 +21,28 @@ const WASM: ConvEngine = { name: "wasm", sgemm, columns: wasmColumns };
 const JS: ConvEngine = { name: "js", sgemm: sgemmJs, columns: jsColumns };
 
 let chosen: ConvEngine | undefined;
+let forcedJs = false;
 
 export function convEngine(): ConvEngine {
-  chosen ??= gemmAvailable() && im2colAvailable() ? WASM : JS;
+  chosen ??= forcedJs || !(gemmAvailable() && im2colAvailable()) ? JS : WASM;
   return chosen;
+}
+
+/**
+ * Whether conv2d should take the host path on this backend. On cpu always: tfjs-backend-cpu's
+ * conv is JavaScript loops too, 40× slower on LeNet's convs than the fallback engine. On wasm
+ * only with the WebAssembly engine: without it, tfjs-wasm's own kernels (XNNPACK's forward) beat
+ * the JavaScript loops about 3× on LeNet's convs, forward and backward together. A fallback forced
+ * by useJsConvEngine runs anyway, so that tests reach it on both backends.
+ */
+export function hostConvPays(backend: HostBackendName): boolean {
+  return backend === "cpu" || forcedJs || convEngine() === WASM;
 }
 
 /** Run on the JavaScript loops (true) or on the best this engine has (false); returns the previous setting. For tests and benchmarks of the fallback. */
 export function useJsConvEngine(on: boolean): boolean {
-  const previous = chosen === JS;
-  chosen = on ? JS : undefined;
+  const previous = forcedJs;
+  forcedJs = on;
+  chosen = undefined;
   return previous;
 }

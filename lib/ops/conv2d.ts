@@ -5,8 +5,9 @@
  * On cpu and wasm (host kernels on, float32, non-empty) forward and backward run in NCHW on the
  * tensors' own storage (lib/host/conv_host.ts): im2col and WebAssembly SIMD products, no
  * transposes, dilation and groups in the index arithmetic, dX skipped for data. Forward then
- * saves x and weight as given. Everywhere else (webgpu, tfjs-node, host kernels off) it runs on
- * tfjs's kernels as follows, which the host path is tested against.
+ * saves x and weight as given (and the columns). Everywhere else (webgpu, tfjs-node, host kernels
+ * off, wasm on an engine without WebAssembly SIMD: lib/host/conv_engine.ts's hostConvPays) it
+ * runs on tfjs's kernels as follows, which the host path is tested against.
  *
  * tfjs computes it channels last (wasm's Conv2D accepts NHWC only), so forward transposes the
  * input to NHWC and the weight to [KH, KW, C/groups, O], and the output back to NCHW: three
@@ -26,6 +27,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
+import { hostConvPays } from "../host/conv_engine";
 import { convGeometry } from "../host/conv_geometry";
 import { convBackwardHost, convForwardHost } from "../host/conv_host";
 import { hostBackend } from "../host/host_tensors";
@@ -42,7 +44,7 @@ export const Conv2dF = defineFunction<[tf.Tensor4D, tf.Tensor4D, tf.Tensor1D | f
   forward(ctx, x, weight, bias, stride, pads, dilation, groups) {
     checkConv2d(OP, x, weight, bias, stride, pads, dilation, groups);
     const host = hostBackend();
-    if (host !== null && hostTakes(x, weight, bias)) {
+    if (host !== null && hostConvPays(host.name) && hostTakes(x, weight, bias)) {
       const { y, cols } = convForwardHost(host, convGeometry(x.shape, weight.shape, stride, pads, dilation, groups), x, weight, bias || null);
       ctx.saveForBackward(x, weight, ...(cols === null ? [] : [cols]));
       ctx.attributes.set(HOST_FORWARD, host.name);
