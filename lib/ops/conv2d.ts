@@ -61,17 +61,18 @@ export const Conv2dF = defineFunction<[tf.Tensor4D, tf.Tensor4D, tf.Tensor1D | f
   backward(ctx, dy) {
     const [stride, pads, dilation, groups] = ctx.attrs.slice(3) as [Pair, Pads, Pair, number];
     const [needX, needW, needB] = ctx.needsInputGrad;
-    let [xh, kernel] = ctx.saved as [tf.Tensor4D, tf.Tensor4D];
     const hostName = ctx.attributes.get(HOST_FORWARD);
+    let [xh, kernel] = ctx.saved as [tf.Tensor4D, tf.Tensor4D];
     if (hostName !== undefined) {
       // Forward ran on the host and saved x and weight as given (NCHW, OIHW), and maybe x's columns.
+      const [x, weight, cols] = ctx.saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor?];
       const host = hostBackend();
       if (host !== null && host.name === hostName && dy.dtype === "float32") {
-        const geometry = convGeometry(xh.shape, kernel.shape, stride, pads, dilation, groups);
-        return convBackwardHost(host, geometry, dy, xh, kernel, ctx.saved[2] ?? null, ctx.needsInputGrad);
+        const geometry = convGeometry(x.shape, weight.shape, stride, pads, dilation, groups);
+        return convBackwardHost(host, geometry, dy, x, weight, cols ?? null, ctx.needsInputGrad);
       }
       // Host loops turned off (or the backend changed) between forward and backward: the tfjs path, in its layouts.
-      [xh, kernel] = [toNHWC(xh), dilateKernel(tf.transpose(kernel, [2, 3, 1, 0]), dilation)];
+      [xh, kernel] = [toNHWC(x), dilateKernel(tf.transpose(weight, [2, 3, 1, 0]), dilation)];
     }
     const padding = explicitPadding(pads);
     const dyh = needX || needW ? toNHWC(dy as tf.Tensor4D) : null;
