@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { after, it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
-import { setHostKernels } from "../lib/host/host_tensors";
+import { hostBackend, setHostKernels } from "../lib/host/host_tensors";
+import { LOOPS, linearBackpropInput, linearBackpropWeight, linearForward } from "../lib/host/linear_products";
 import { relu } from "../lib/ops/relu";
 import { LinearF } from "../lib/ops/linear";
 import { mseLoss, type Reduction } from "../lib/nn/mse_loss";
@@ -95,6 +96,18 @@ describeEachBackend("host loops against the kernel path", () => {
     assert.ok(Number.isNaN(v));
   });
 
+  it("a clone shares its source's storage (wasm's Identity copied it) and outlives the source", () => {
+    const x = tf.tensor([1, 2, 3]);
+    const y = tf.clone(x);
+    assert.equal(hostBackend()!.refCount(y), 2, "one storage, two tensors");
+    x.dispose();
+    assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3]);
+    y.dispose();
+    const s = tf.clone(tf.tensor(["a", "b"]));
+    assert.deepEqual(s.dataSync(), ["a", "b"]);
+    s.dispose();
+  });
+
   it("no tensor is left behind by repeated host calls", () => {
     const x = seeded([8, 4], 9);
     const w = seeded([3, 4], 10);
@@ -106,4 +119,28 @@ describeEachBackend("host loops against the kernel path", () => {
     assert.equal(tf.memory().numTensors, before);
     tf.dispose([x, w, b]);
   });
+});
+
+it("the linear products' plain loops (engines without WebAssembly SIMD) agree with the sgemm path", () => {
+  const rng = new Generator(12);
+  const arr = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+  for (const [batch, inFeatures, outFeatures] of [[32, 2, 16], [5, 7, 3], [1, 1, 1], [40, 33, 9]] as const) {
+    const d = { batch, inFeatures, outFeatures };
+    const [x, w, b, dy] = [arr(batch * inFeatures), arr(outFeatures * inFeatures), arr(outFeatures), arr(batch * outFeatures)];
+    const pair = (run: (p: typeof LOOPS) => Float32Array[]) => {
+      const viaGemm = run({ forward: linearForward, backpropInput: linearBackpropInput, backpropWeight: linearBackpropWeight });
+      const viaLoops = run(LOOPS);
+      viaGemm.forEach((v, i) => assertClose(v, viaLoops[i]!, { atol: 1e-5, rtol: 1e-5 }, `${batch}×${inFeatures}→${outFeatures} output ${i}`));
+    };
+    pair((p) => {
+      const y = new Float32Array(batch * outFeatures);
+      const dx = new Float32Array(batch * inFeatures);
+      const dw = new Float32Array(outFeatures * inFeatures);
+      const db = new Float32Array(outFeatures);
+      p.forward(x, w, b, y, d);
+      p.backpropInput(dy, w, dx, d);
+      p.backpropWeight(dy, x, dw, db, d);
+      return [y, dx, dw, db];
+    });
+  }
 });

@@ -22,6 +22,7 @@ interface CpuBackend {
 
 /** What gradlab uses of tfjs-backend-wasm's BackendWasm. */
 interface WasmBackend {
+  incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   refCount(dataId: object): number;
@@ -102,6 +103,7 @@ function cpuHost(backend: CpuBackend): HostBackend {
 }
 
 function wasmHost(backend: WasmBackend): HostBackend {
+  shareIdentityStorage();
   return {
     name: "wasm",
     f32(t) {
@@ -118,6 +120,33 @@ function wasmHost(backend: WasmBackend): HostBackend {
     refCount: (t) => backend.refCount(t.dataId),
   };
 }
+
+/**
+ * tfjs-backend-wasm's Identity copies its input; the cpu backend's shares the storage (tensors
+ * are immutable, so sharing is safe, as wasm's own Reshape does). The engine runs Identity for
+ * every input a kernel saves for its gradient, so on wasm each forward copied every layer's
+ * weights once more. gradlab's Identity shares, as on cpu; in-place writers (the optimizers'
+ * host steps) copy shared storage first (ownStorage).
+ */
+function shareIdentityStorage(): void {
+  const existing = tf.getKernel(tf.Identity, "wasm");
+  if (existing?.kernelFunc === sharedIdentity) return;
+  if (existing !== undefined) {
+    copyingIdentity = existing.kernelFunc;
+    tf.unregisterKernel(tf.Identity, "wasm");
+  }
+  tf.registerKernel({ kernelName: tf.Identity, backendName: "wasm", kernelFunc: sharedIdentity });
+}
+
+/** tfjs-backend-wasm's own Identity: still what string tensors (not on the heap) go through. */
+let copyingIdentity: tf.KernelFunc | null = null;
+
+const sharedIdentity: tf.KernelFunc = (args) => {
+  const x = (args.inputs as { x: tf.TensorInfo }).x;
+  if (x.dtype === "string" && copyingIdentity !== null) return copyingIdentity(args);
+  (args.backend as unknown as WasmBackend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
 
 function sizeOf(shape: readonly number[]): number {
   let n = 1;
