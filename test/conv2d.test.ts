@@ -1,12 +1,15 @@
 /**
  * conv2d against torch.nn.functional.conv2d (test/fixtures/conv_pool_reference.json: values and
- * the gradients of every input), gradcheck on 12 configurations at three scales, its ONNX lower in
- * ONNX Runtime, bad arguments, and memory.
+ * the gradients of every input) on each of its paths (host loops on both engines, tfjs kernels),
+ * gradcheck on 12 configurations at three scales, its ONNX lower in ONNX Runtime, bad arguments,
+ * and memory. test/conv_host.test.ts compares the host path with the tfjs kernels directly.
  */
 import assert from "node:assert/strict";
-import { it } from "node:test";
+import { after, it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { gradcheck } from "../lib/gradcheck/gradcheck";
+import { useJsConvEngine } from "../lib/host/conv_engine";
+import { setHostKernels } from "../lib/host/host_tensors";
 import { formatGradcheckReport } from "../lib/gradcheck/report";
 import { conv2d, conv2dPads, Conv2dF, type Conv2dOptions } from "../lib/ops/conv2d";
 import type { Pair } from "../lib/ops/window";
@@ -18,6 +21,11 @@ import { ORT_SKIP, runLowered } from "./support/onnx_lower";
 import { closeTo, REFERENCE, type ConvCase } from "./support/conv_pool_reference";
 
 const CASES = REFERENCE.conv2d as ConvCase<Conv2dOptions>[];
+
+after(() => {
+  setHostKernels(true);
+  useJsConvEngine(false);
+});
 
 /** The gradcheck configurations: shapes × stride, padding, dilation, groups, with and without bias. */
 const GRADCHECK: [string, number[], number[], boolean, Conv2dOptions][] = [
@@ -39,23 +47,44 @@ function random(g: Generator, shape: number[], scale: number): tf.Tensor {
   return tf.tensor(g.uniformArray(shape.reduce((a, b) => a * b, 1), -scale, scale), shape);
 }
 
+/**
+ * The three ways conv2d runs on cpu and wasm: the host path (im2col + products in NCHW) on its
+ * WebAssembly engine and on its JavaScript fallback, and tfjs's kernels (host kernels off).
+ */
+const PATHS: [string, () => () => void][] = [
+  ["host path", () => () => {}],
+  ["host path, JavaScript engine", () => {
+    useJsConvEngine(true);
+    return () => useJsConvEngine(false);
+  }],
+  ["tfjs kernels", () => {
+    setHostKernels(false);
+    return () => setHostKernels(true);
+  }],
+];
+
 describeEachBackend("conv2d", () => {
-  for (const c of CASES) {
-    it(`matches torch: input ${JSON.stringify(c.inputShape)}, weight ${JSON.stringify(c.weightShape)}${c.bias ? "" : ", no bias"}, ${JSON.stringify(c.options)}`, () => {
-      const x = tf.tensor(flatten(c.input), c.inputShape);
-      const w = tf.tensor(flatten(c.weight), c.weightShape);
-      const b = c.bias ? tf.tensor(flatten(c.biasValue!)) : null;
-      const dy = tf.tensor(flatten(c.dy), c.outputShape);
-      const y = conv2d(x, w, b, c.options);
-      assert.deepEqual(y.shape, c.outputShape);
-      closeTo(y.dataSync(), c.output, "output");
-      const inputs = b ? [x, w, b] : [x, w];
-      const grads = tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(conv2d(a[0]!, a[1]!, a[2] ?? null, c.options), dy)))(inputs);
-      ["input", "weight", "bias"].slice(0, inputs.length).forEach((name, i) => {
-        assert.deepEqual(grads[i]!.shape, inputs[i]!.shape, `gradient of ${name}`);
-        closeTo(grads[i]!.dataSync(), c.grads[i]!, `gradient of ${name}`);
-      });
-      tf.dispose([x, w, dy, y, ...grads, ...(b ? [b] : [])]);
+  for (const [path, enter] of PATHS) for (const c of CASES) {
+    it(`matches torch (${path}): input ${JSON.stringify(c.inputShape)}, weight ${JSON.stringify(c.weightShape)}${c.bias ? "" : ", no bias"}, ${JSON.stringify(c.options)}`, () => {
+      const leave = enter();
+      try {
+        const x = tf.tensor(flatten(c.input), c.inputShape);
+        const w = tf.tensor(flatten(c.weight), c.weightShape);
+        const b = c.bias ? tf.tensor(flatten(c.biasValue!)) : null;
+        const dy = tf.tensor(flatten(c.dy), c.outputShape);
+        const y = conv2d(x, w, b, c.options);
+        assert.deepEqual(y.shape, c.outputShape);
+        closeTo(y.dataSync(), c.output, "output");
+        const inputs = b ? [x, w, b] : [x, w];
+        const grads = tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(conv2d(a[0]!, a[1]!, a[2] ?? null, c.options), dy)))(inputs);
+        ["input", "weight", "bias"].slice(0, inputs.length).forEach((name, i) => {
+          assert.deepEqual(grads[i]!.shape, inputs[i]!.shape, `gradient of ${name}`);
+          closeTo(grads[i]!.dataSync(), c.grads[i]!, `gradient of ${name}`);
+        });
+        tf.dispose([x, w, dy, y, ...grads, ...(b ? [b] : [])]);
+      } finally {
+        leave();
+      }
     });
   }
 
@@ -130,18 +159,26 @@ describeEachBackend("conv2d", () => {
     tf.dispose([x, w, b, ...Object.values(grads), ...full]);
   });
 
-  it("keeps the tensor count flat across 50 forward+backward calls", () => {
-    const g = new Generator(4);
-    const x = random(g, [2, 4, 8, 8], 1);
-    const w = random(g, [6, 2, 3, 3], 1);
-    const b = random(g, [6], 1);
-    const step = () => tf.tidy(() => tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(conv2d(xx, ww, bb, { groups: 2, stride: 2, dilation: 2, padding: 1 })))([x, w, b]));
-    tf.dispose(step());
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 50; i++) tf.dispose(step());
-    assert.equal(tf.memory().numTensors, before);
-    tf.dispose([x, w, b]);
-  });
+  for (const [path, enter] of PATHS) {
+    it(`keeps the tensor count and bytes flat across 50 forward+backward calls (${path})`, () => {
+      const leave = enter();
+      const g = new Generator(4);
+      const x = random(g, [2, 4, 8, 8], 1);
+      const w = random(g, [6, 2, 3, 3], 1);
+      const b = random(g, [6], 1);
+      try {
+        const step = () => tf.tidy(() => tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(conv2d(xx, ww, bb, { groups: 2, stride: 2, dilation: 2, padding: 1 })))([x, w, b]));
+        tf.dispose(step());
+        const before = tf.memory();
+        for (let i = 0; i < 50; i++) tf.dispose(step());
+        assert.equal(tf.memory().numTensors, before.numTensors);
+        assert.equal(tf.memory().numBytes, before.numBytes);
+      } finally {
+        tf.dispose([x, w, b]);
+        leave();
+      }
+    });
+  }
 });
 
 function pairOf(value: number | Pair | undefined): Pair {

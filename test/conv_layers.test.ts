@@ -1,12 +1,14 @@
 /**
  * The modules Conv2d, MaxPool2d, AvgPool2d and Flatten: a small CNN built from them loads torch's
  * state dict and gives torch's output and gradients (test/fixtures/conv_pool_reference.json);
- * Conv2d's torch init; parameters and their names; argument checks at construction and forward.
+ * with gradlab's host loops and with tfjs's kernels; Conv2d's torch init; parameters and their
+ * names; argument checks at construction and forward.
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { backward } from "../lib/autograd/backward";
+import { setHostKernels } from "../lib/host/host_tensors";
 import { Conv2d } from "../lib/nn/conv";
 import { Flatten } from "../lib/nn/flatten";
 import { Linear } from "../lib/nn/linear";
@@ -34,7 +36,16 @@ class SmallCNN extends Module {
 }
 
 describeEachBackend("conv layers", () => {
-  it("a small CNN of Conv2d, MaxPool2d, AvgPool2d, Flatten and Linear loads torch's state dict and gives torch's output and gradients", () => {
+  for (const host of [true, false]) it(`a small CNN of Conv2d, MaxPool2d, AvgPool2d, Flatten and Linear loads torch's state dict and gives torch's output and gradients (${host ? "host loops" : "tfjs kernels"})`, () => {
+    const previous = setHostKernels(host);
+    try {
+      smallCnnMatchesTorch();
+    } finally {
+      setHostKernels(previous);
+    }
+  });
+
+  function smallCnnMatchesTorch(): void {
     const net = new SmallCNN();
     assert.deepEqual(
       net.namedParameters().map(([name, p]) => [name, p.shape]),
@@ -52,7 +63,7 @@ describeEachBackend("conv layers", () => {
     for (const p of net.parameters()) p.clearGrad();
     tf.dispose([x, dy, y, dx!]);
     net.dispose();
-  });
+  }
 
   it("Conv2d's init is torch's: weight and bias within ±1/√(in/groups · KH · KW), spread over it; bias: false has none", () => {
     for (const [inC, outC, k, groups] of [[4, 8, 3, 1], [6, 4, [2, 5], 2], [3, 6, 1, 3]] as const) {

@@ -2,6 +2,13 @@
  * conv2d as torch.nn.functional.conv2d: input [N, C, H, W], weight [O, C/groups, KH, KW], bias
  * [O] or none; stride, padding (integers, pairs, "same", "valid"), dilation and groups.
  *
+ * On cpu and wasm (host kernels on, float32, non-empty) forward and backward run in NCHW on the
+ * tensors' own storage (lib/host/conv_host.ts): im2col and WebAssembly SIMD products, no
+ * transposes, dilation and groups in the index arithmetic, dX skipped for data. Forward then
+ * saves x and weight as given (and the columns). Everywhere else (webgpu, tfjs-node, host kernels
+ * off, wasm on an engine without WebAssembly SIMD: lib/host/conv_engine.ts's hostConvPays) it
+ * runs on tfjs's kernels as follows, which the host path is tested against.
+ *
  * tfjs computes it channels last (wasm's Conv2D accepts NHWC only), so forward transposes the
  * input to NHWC and the weight to [KH, KW, C/groups, O], and the output back to NCHW: three
  * extra copies in forward, two more (dy in, dX out) and the weight's back in backward. The NHWC
@@ -20,16 +27,29 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
+import { hostConvPays } from "../host/conv_engine";
+import { convGeometry } from "../host/conv_geometry";
+import { convBackwardHost, convForwardHost } from "../host/conv_host";
+import { hostBackend } from "../host/host_tensors";
 import { formatShape } from "../shape";
 import { checkInput4d, checkWindowFits, explicitPadding, intOf, outputLength, pairOf, show, toNCHW, toNHWC, type Pads, type Pair } from "./window";
 
 const OP = "conv2d";
+/** ctx.attributes key: the host backend forward ran on, when it took the host path. */
+const HOST_FORWARD = "hostForward";
 
 export const Conv2dF = defineFunction<[tf.Tensor4D, tf.Tensor4D, tf.Tensor1D | false, Pair, Pads, Pair, number]>({
   name: OP,
   inputNames: ["input", "weight", "bias", "stride", "padding", "dilation", "groups"],
   forward(ctx, x, weight, bias, stride, pads, dilation, groups) {
     checkConv2d(OP, x, weight, bias, stride, pads, dilation, groups);
+    const host = hostBackend();
+    if (host !== null && hostConvPays(host.name) && hostTakes(x, weight, bias)) {
+      const { y, cols } = convForwardHost(host, convGeometry(x.shape, weight.shape, stride, pads, dilation, groups), x, weight, bias || null);
+      ctx.saveForBackward(x, weight, ...(cols === null ? [] : [cols]));
+      ctx.attributes.set(HOST_FORWARD, host.name);
+      return y;
+    }
     const xh = toNHWC(x);
     const kernel = dilateKernel(tf.transpose(weight, [2, 3, 1, 0]), dilation);
     ctx.saveForBackward(xh, kernel);
@@ -39,9 +59,21 @@ export const Conv2dF = defineFunction<[tf.Tensor4D, tf.Tensor4D, tf.Tensor1D | f
     return toNCHW(y);
   },
   backward(ctx, dy) {
-    const [xh, kernel] = ctx.saved as [tf.Tensor4D, tf.Tensor4D];
     const [stride, pads, dilation, groups] = ctx.attrs.slice(3) as [Pair, Pads, Pair, number];
     const [needX, needW, needB] = ctx.needsInputGrad;
+    const hostName = ctx.attributes.get(HOST_FORWARD);
+    let [xh, kernel] = ctx.saved as [tf.Tensor4D, tf.Tensor4D];
+    if (hostName !== undefined) {
+      // Forward ran on the host and saved x and weight as given (NCHW, OIHW), and maybe x's columns.
+      const [x, weight, cols] = ctx.saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor?];
+      const host = hostBackend();
+      if (host !== null && host.name === hostName && dy.dtype === "float32") {
+        const geometry = convGeometry(x.shape, weight.shape, stride, pads, dilation, groups);
+        return convBackwardHost(host, geometry, dy, x, weight, cols ?? null, ctx.needsInputGrad);
+      }
+      // Host loops turned off (or the backend changed) between forward and backward: the tfjs path, in its layouts.
+      [xh, kernel] = [toNHWC(x), dilateKernel(tf.transpose(weight, [2, 3, 1, 0]), dilation)];
+    }
     const padding = explicitPadding(pads);
     const dyh = needX || needW ? toNHWC(dy as tf.Tensor4D) : null;
     let dX: tf.Tensor | null = null;
@@ -133,6 +165,11 @@ export function checkConv2d(op: string, x: tf.Tensor4D, weight: tf.Tensor4D, bia
   checkWindowFits(op, x, [kh, kw], dilation, pads);
   const out = [0, 1].map((i) => outputLength(x.shape[2 + i]!, pads[i]!, pads[i + 2]!, [kh, kw][i]!, stride[i]!, dilation[i]!));
   if (out.some((o) => o < 1)) throw new RangeError(`${op}: output would be ${out.join("×")}; expected at least 1×1`);
+}
+
+/** The host loops take float32 tensors with something in them; the rest (an int32 bias, an empty batch) goes to tfjs's kernels as before. */
+function hostTakes(x: tf.Tensor4D, weight: tf.Tensor4D, bias: tf.Tensor1D | false): boolean {
+  return x.size > 0 && weight.size > 0 && (bias === false || bias.dtype === "float32");
 }
 
 /** Runs `conv` once per group on the channels-last slices of `tensors`, and concatenates the outputs' channels. */

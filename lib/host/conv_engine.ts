@@ -1,0 +1,48 @@
+/**
+ * What the host conv (conv_host.ts) computes with: the matrix product and the column area, both
+ * WebAssembly SIMD modules (gemm/sgemm.ts, im2col/im2col_module.ts) where this engine runs them,
+ * else both as plain JavaScript loops (sgemm_js.ts, im2col/im2col_js.ts), which give the same
+ * results within float32 round-off. Chosen on first use.
+ */
+import { gemmAvailable, sgemm, type SgemmArgs } from "./gemm/sgemm";
+import type { HostBackendName } from "./host_tensors";
+import type { ColumnArea } from "./im2col/columns";
+import { jsColumns } from "./im2col/im2col_js";
+import { im2colAvailable, wasmColumns } from "./im2col/im2col_module";
+import { sgemmJs } from "./sgemm_js";
+
+export interface ConvEngine {
+  readonly name: "wasm" | "js";
+  sgemm(args: SgemmArgs): void;
+  readonly columns: ColumnArea;
+}
+
+const WASM: ConvEngine = { name: "wasm", sgemm, columns: wasmColumns };
+const JS: ConvEngine = { name: "js", sgemm: sgemmJs, columns: jsColumns };
+
+let chosen: ConvEngine | undefined;
+let forcedJs = false;
+
+export function convEngine(): ConvEngine {
+  chosen ??= forcedJs || !(gemmAvailable() && im2colAvailable()) ? JS : WASM;
+  return chosen;
+}
+
+/**
+ * Whether conv2d should take the host path on this backend. On cpu always: tfjs-backend-cpu's
+ * conv is JavaScript loops too, 40× slower on LeNet's convs than the fallback engine. On wasm
+ * only with the WebAssembly engine: without it, tfjs-wasm's own kernels (XNNPACK's forward) beat
+ * the JavaScript loops about 3× on LeNet's convs, forward and backward together. A fallback forced
+ * by useJsConvEngine runs anyway, so that tests reach it on both backends.
+ */
+export function hostConvPays(backend: HostBackendName): boolean {
+  return backend === "cpu" || forcedJs || convEngine() === WASM;
+}
+
+/** Run on the JavaScript loops (true) or on the best this engine has (false); returns the previous setting. For tests and benchmarks of the fallback. */
+export function useJsConvEngine(on: boolean): boolean {
+  const previous = forcedJs;
+  forcedJs = on;
+  chosen = undefined;
+  return previous;
+}

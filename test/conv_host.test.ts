@@ -1,0 +1,251 @@
+/**
+ * conv2d's host path (lib/host/conv_host.ts: im2col + products in NCHW) against the tfjs-kernel
+ * path it replaces on cpu and wasm (setHostKernels(false)): on the WebAssembly engine and the
+ * JavaScript fallback, with forward's columns kept for backward and recomputed there; output and
+ * the three gradients over stride, padding (symmetric, "same", arbitrary asymmetric), dilation
+ * with stride, groups, 1×1 kernels, batch 1 and non-square shapes. Also: the two engines' column
+ * matrices agree exactly, backward falls back to the tfjs path when host kernels are turned off
+ * after forward, dX is skipped for data, an engine without WebAssembly SIMD runs the JavaScript
+ * loops on cpu and tfjs's kernels on wasm, and the committed im2col module is what build.sh makes
+ * of im2col.c.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import * as tf from "@tensorflow/tfjs";
+import { backward } from "../lib/autograd/backward";
+import { useJsConvEngine } from "../lib/host/conv_engine";
+import { SAVED_COLUMNS_MAX_FLOATS, setSavedColumnsMax } from "../lib/host/conv_host";
+import { colCols, colRows, convGeometry } from "../lib/host/conv_geometry";
+import { setHostKernels } from "../lib/host/host_tensors";
+import { jsColumns } from "../lib/host/im2col/im2col_js";
+import { im2colAvailable, wasmColumns } from "../lib/host/im2col/im2col_module";
+import { Parameter } from "../lib/nn/parameter";
+import { Conv2dF, conv2dPads, type Conv2dOptions } from "../lib/ops/conv2d";
+import type { Pads, Pair } from "../lib/ops/window";
+import { Generator } from "../lib/random";
+import { describeEachBackend } from "./support/backends";
+import { closeTo } from "./support/conv_pool_reference";
+
+after(() => {
+  setHostKernels(true);
+  useJsConvEngine(false);
+});
+
+interface Config {
+  label: string;
+  input: number[];
+  weight: number[];
+  bias: boolean;
+  /** conv2d's options, or explicit [top, left, bottom, right] pads as ONNX import passes them. */
+  options: Conv2dOptions & { pads?: Pads };
+}
+
+const CONFIGS: Config[] = [
+  { label: "LeNet's first conv, 5×5 padding 2", input: [2, 1, 28, 28], weight: [6, 1, 5, 5], bias: true, options: { padding: 2 } },
+  { label: "LeNet's second conv, 5×5", input: [3, 6, 14, 14], weight: [16, 6, 5, 5], bias: true, options: {} },
+  { label: "3×3 padding 1, non-square", input: [2, 3, 7, 6], weight: [4, 3, 3, 3], bias: true, options: { padding: 1 } },
+  { label: "stride 2, padding 1", input: [2, 3, 9, 8], weight: [5, 3, 3, 3], bias: true, options: { stride: 2, padding: 1 } },
+  { label: "stride (2, 3), padding (1, 0), kernel 3×2", input: [1, 2, 8, 11], weight: [3, 2, 3, 2], bias: false, options: { stride: [2, 3], padding: [1, 0] } },
+  { label: '"same", even kernel 2×4 (asymmetric pads)', input: [2, 2, 6, 5], weight: [3, 2, 2, 4], bias: true, options: { padding: "same" } },
+  { label: '"same", dilation 2, kernel 3×2', input: [1, 3, 7, 7], weight: [2, 3, 3, 2], bias: true, options: { padding: "same", dilation: 2 } },
+  { label: "explicit pads [0, 2, 1, 0]", input: [2, 2, 5, 6], weight: [3, 2, 3, 3], bias: true, options: { pads: [0, 2, 1, 0] } },
+  { label: "explicit pads [3, 0, 0, 1], stride 2", input: [1, 2, 6, 7], weight: [2, 2, 2, 3], bias: false, options: { pads: [3, 0, 0, 1], stride: 2 } },
+  { label: "dilation 2, padding 2", input: [1, 2, 9, 9], weight: [2, 2, 3, 3], bias: true, options: { dilation: 2, padding: 2 } },
+  { label: "dilation (2, 3) with stride 2, padding (2, 1)", input: [2, 2, 11, 12], weight: [3, 2, 3, 2], bias: true, options: { dilation: [2, 3], stride: 2, padding: [2, 1] } },
+  { label: "groups 2, padding 1", input: [2, 4, 6, 6], weight: [6, 2, 3, 3], bias: true, options: { groups: 2, padding: 1 } },
+  { label: "depthwise (groups = channels) ×2, stride 2", input: [1, 4, 7, 7], weight: [8, 1, 3, 3], bias: true, options: { groups: 4, stride: 2 } },
+  { label: "groups 3, stride 2, dilation 2, padding 2, no bias", input: [2, 6, 9, 8], weight: [3, 2, 3, 3], bias: false, options: { groups: 3, stride: 2, dilation: 2, padding: 2 } },
+  { label: "1×1 (the image is its own column matrix)", input: [2, 5, 4, 6], weight: [3, 5, 1, 1], bias: true, options: {} },
+  { label: "1×1, groups 2", input: [1, 4, 3, 3], weight: [6, 2, 1, 1], bias: true, options: { groups: 2 } },
+  { label: "1×1, stride 2", input: [2, 3, 5, 5], weight: [2, 3, 1, 1], bias: true, options: { stride: 2 } },
+  { label: "1×1, padding 1", input: [1, 2, 3, 3], weight: [2, 2, 1, 1], bias: false, options: { padding: 1 } },
+  { label: "batch 1, kernel = input", input: [1, 3, 5, 4], weight: [2, 3, 5, 4], bias: true, options: {} },
+  { label: "stride 4 > kernel 2", input: [1, 1, 9, 9], weight: [2, 1, 2, 2], bias: true, options: { stride: 4 } },
+  { label: "padding 3 > kernel 2 (rows of pure padding)", input: [1, 1, 4, 4], weight: [1, 1, 2, 2], bias: true, options: { padding: 3 } },
+  { label: "16 channels, 3×3, stride (1, 2)", input: [2, 16, 8, 9], weight: [8, 16, 3, 3], bias: true, options: { stride: [1, 2], padding: 1 } },
+];
+
+/** The op's arguments for a config: conv2d's reading of the options, or the explicit pads. */
+function opArgs(c: Config): [Pair, Pads, Pair, number] {
+  const pair = (v: number | Pair | undefined): Pair => (v === undefined ? [1, 1] : typeof v === "number" ? [v, v] : v);
+  const stride = pair(c.options.stride);
+  const dilation = pair(c.options.dilation);
+  const pads = c.options.pads ?? conv2dPads("conv2d", c.options.padding ?? 0, [c.weight[2]!, c.weight[3]!], stride, dilation);
+  return [stride, pads, dilation, c.options.groups ?? 1];
+}
+
+function seeded(shape: number[], seed: number): tf.Tensor {
+  return tf.tensor(new Generator(seed).uniformArray(shape.reduce((a, b) => a * b, 1), -1, 1), shape);
+}
+
+/** Output and the gradients of input, weight (and bias) for sum(output · dy), on the current path. */
+function run(c: Config): number[][] {
+  return tf.tidy(() => {
+    const inputs = [seeded(c.input, 1), seeded(c.weight, 2), ...(c.bias ? [seeded([c.weight[0]!], 3)] : [])];
+    const op = (x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor) => Conv2dF.apply(x as tf.Tensor4D, w as tf.Tensor4D, (b as tf.Tensor1D) ?? false, ...opArgs(c));
+    const y = op(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor?]));
+    const dy = seeded(y.shape, 4);
+    const grads = tf.grads((...xs: tf.Tensor[]) => op(...(xs as [tf.Tensor, tf.Tensor, tf.Tensor?])))(inputs, dy);
+    return [y, ...grads].map((t) => Array.from(t.dataSync()));
+  });
+}
+
+/** The host path's variants: which engine, and whether forward keeps the columns for backward. */
+const ENGINES = ["WebAssembly", "JavaScript", "WebAssembly, columns recomputed in backward"] as const;
+type Engine = (typeof ENGINES)[number] | "tfjs kernels";
+
+function onPath(engine: Engine, body: () => number[][]): number[][] {
+  setHostKernels(engine !== "tfjs kernels");
+  useJsConvEngine(engine === "JavaScript");
+  const limit = setSavedColumnsMax(engine.includes("recomputed") ? 0 : SAVED_COLUMNS_MAX_FLOATS);
+  try {
+    return body();
+  } finally {
+    setHostKernels(true);
+    useJsConvEngine(false);
+    setSavedColumnsMax(limit);
+  }
+}
+
+const NAMES = ["output", "gradient of input", "gradient of weight", "gradient of bias"];
+
+describeEachBackend("conv2d host path against the tfjs kernels", () => {
+  for (const engine of ENGINES) {
+    for (const c of CONFIGS) {
+      it(`${engine} engine: ${c.label}, input ${JSON.stringify(c.input)}, weight ${JSON.stringify(c.weight)}${c.bias ? "" : ", no bias"}`, () => {
+        const host = onPath(engine, () => run(c));
+        const kernels = onPath("tfjs kernels", () => run(c));
+        assert.equal(host.length, kernels.length);
+        kernels.forEach((expected, i) => closeTo(host[i]!, expected, NAMES[i]!));
+      });
+    }
+  }
+
+  it("backward takes the tfjs path when host kernels are turned off after a host forward, with the same gradients", () => {
+    const c = CONFIGS.find((k) => k.label.startsWith("groups 3"))!;
+    const expected = onPath("tfjs kernels", () => run(c));
+    const got = tf.tidy(() => {
+      const op = (x: tf.Tensor, w: tf.Tensor) => Conv2dF.apply(x as tf.Tensor4D, w as tf.Tensor4D, false, ...opArgs(c));
+      const inputs = [seeded(c.input, 1), seeded(c.weight, 2)];
+      const dy = seeded(op(inputs[0]!, inputs[1]!).shape, 4);
+      const grads = tf.grads((x: tf.Tensor, w: tf.Tensor) => {
+        const y = op(x, w);
+        setHostKernels(false); // forward ran on the host; backward finds host kernels off
+        return y;
+      })(inputs, dy);
+      setHostKernels(true);
+      return grads.map((t) => Array.from(t.dataSync()));
+    });
+    closeTo(got[0]!, expected[1]!, "gradient of input");
+    closeTo(got[1]!, expected[2]!, "gradient of weight");
+  });
+
+  it("skips dX (no col2im) when the input is data, under backward()", () => {
+    const x = seeded([2, 3, 8, 8], 1);
+    const w = Parameter.adopt(seeded([4, 3, 3, 3], 2));
+    const b = Parameter.adopt(seeded([4], 3));
+    const col2im = jsColumns.col2im;
+    let calls = 0;
+    jsColumns.col2im = (...args) => {
+      calls++;
+      col2im(...args);
+    };
+    useJsConvEngine(true);
+    try {
+      backward(() => tf.sum(tf.square(Conv2dF.apply(x as tf.Tensor4D, w.value as tf.Tensor4D, b.value as tf.Tensor1D, [1, 1], [1, 1, 1, 1], [1, 1], 1))), [w, b]).dispose();
+      assert.equal(calls, 0, "col2im ran: dX was computed for data");
+      assert.ok(w.grad !== null && b.grad !== null);
+    } finally {
+      jsColumns.col2im = col2im;
+      useJsConvEngine(false);
+      w.clearGrad();
+      b.clearGrad();
+      tf.dispose([x, w.value, b.value]);
+    }
+  });
+});
+
+describe("conv2d's engine where WebAssembly SIMD is missing", () => {
+  it("runs on the JavaScript loops on cpu, and leaves wasm to tfjs's kernels, without SIMD or synchronous compilation", () => {
+    // A fresh process per engine: the modules are instantiated once per process.
+    const engines = {
+      "no SIMD": "WebAssembly.validate = () => false;",
+      "no synchronous compilation": "WebAssembly.Module = function () { throw new RangeError('WebAssembly.Compile is disallowed on the main thread'); };",
+    };
+    const lib = (path: string) => JSON.stringify(fileURLToPath(new URL(`../lib/${path}`, import.meta.url)));
+    for (const [engine, setup] of Object.entries(engines)) {
+      const script = `${setup}
+        const tf = await import("@tensorflow/tfjs");
+        const { convEngine, hostConvPays } = await import(${lib("host/conv_engine.ts")});
+        const { setHostKernels } = await import(${lib("host/host_tensors.ts")});
+        const { conv2d } = await import(${lib("ops/conv2d.ts")});
+        await tf.setBackend("cpu");
+        const x = tf.randomNormal([2, 3, 7, 6], 0, 1, "float32", 1), w = tf.randomNormal([4, 3, 3, 2], 0, 1, "float32", 2);
+        const run = () => tf.grads((a, b) => conv2d(a, b, null, { padding: 1, stride: [2, 1] }))([x, w]).map((g) => Array.from(g.dataSync()));
+        const host = run();
+        setHostKernels(false);
+        const kernels = run();
+        const diff = Math.max(...host.flatMap((g, i) => g.map((v, j) => Math.abs(v - kernels[i][j]))));
+        console.log(JSON.stringify({ engine: convEngine().name, cpu: hostConvPays("cpu"), wasm: hostConvPays("wasm"), diff }));`;
+      const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", cwd: fileURLToPath(new URL("..", import.meta.url)) });
+      assert.equal(child.status, 0, `${engine}: ${child.stderr}`);
+      const r = JSON.parse(child.stdout.trim().split("\n").pop()!) as { engine: string; cpu: boolean; wasm: boolean; diff: number };
+      assert.deepEqual({ engine: r.engine, cpu: r.cpu, wasm: r.wasm }, { engine: "js", cpu: true, wasm: false }, engine);
+      assert.ok(r.diff < 1e-4, `${engine}: the JavaScript loops' gradients differ from tfjs's kernels by ${r.diff}`);
+    }
+  });
+});
+
+describe("conv2d column area: WebAssembly and JavaScript", () => {
+  it("im2col gives the same column matrix, and col2im the same image, bit for bit", { skip: im2colAvailable() ? false : "no WebAssembly SIMD here" }, () => {
+    for (const c of CONFIGS) {
+      const g = convGeometry([1, ...c.input.slice(1)], c.weight, ...opArgs(c));
+      const image = Float32Array.from(new Generator(5).uniformArray(g.channels * g.height * g.width, -1, 1));
+      const size = colRows(g) * colCols(g);
+      const columns = [wasmColumns, jsColumns].map((area) => {
+        const { cols, at } = area.prepare(g);
+        area.im2col(g, image, 0);
+        return Array.from(cols.subarray(at, at + size));
+      });
+      assert.deepEqual(columns[0], columns[1], `im2col, ${c.label}`);
+      const dcols = new Generator(6).uniformArray(size, -1, 1);
+      const images = [wasmColumns, jsColumns].map((area) => {
+        const { cols, at } = area.prepare(g);
+        cols.set(dcols, at);
+        const dx = new Float32Array(image.length + 2).fill(Number.NaN);
+        area.col2im(g, dx, 1);
+        assert.ok(Number.isNaN(dx[0]!) && Number.isNaN(dx[dx.length - 1]!), `col2im wrote outside the image, ${c.label}`);
+        return Array.from(dx.subarray(1, 1 + image.length));
+      });
+      assert.deepEqual(images[0], images[1], `col2im, ${c.label}`);
+    }
+  });
+
+  const tools = buildToolsMissing();
+  it("the committed im2col_wasm.ts is what build.sh makes of im2col.c (a rebuild gives the same bytes)", { skip: tools ?? false }, () => {
+    const dir = fileURLToPath(new URL("../lib/host/im2col/", import.meta.url));
+    const out = mkdtempSync(join(tmpdir(), "gradlab-im2col-"));
+    try {
+      const r = spawnSync("bash", [join(dir, "build.sh"), out], { encoding: "utf8", timeout: 120_000 });
+      assert.equal(r.status, 0, `build.sh failed (exit ${r.status}): ${r.stderr}`);
+      const same = readFileSync(join(out, "im2col_wasm.ts"), "utf8") === readFileSync(join(dir, "im2col_wasm.ts"), "utf8");
+      assert.ok(same, "lib/host/im2col/im2col_wasm.ts differs from a rebuild of im2col.c: run bash lib/host/im2col/build.sh and commit the result");
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Why build.sh cannot run here (clang-14 or its wasm-ld missing), or undefined when it can. */
+function buildToolsMissing(): string | undefined {
+  const r = spawnSync("clang-14", ["-print-prog-name=wasm-ld"], { encoding: "utf8" });
+  if (r.error !== undefined || r.status !== 0) return "clang-14 is not installed (apt-get install -y --no-install-recommends clang-14 lld-14)";
+  const linker = r.stdout.trim();
+  if (!linker.startsWith("/") || !existsSync(linker)) return "lld-14's wasm-ld is not installed (apt-get install -y --no-install-recommends lld-14)";
+  return undefined;
+}

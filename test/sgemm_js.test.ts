@@ -1,0 +1,79 @@
+/**
+ * lib/host/sgemm_js.ts, the host conv's product where WebAssembly SIMD is missing, against the
+ * float64 reference (test/support/gemm_reference.ts, the one the WebAssembly sgemm is held to):
+ * every transpose combination over ragged sizes, accumulate, alpha, bias, offsets and leading
+ * dimensions, and nothing written outside C's m×n block.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { SgemmArgs } from "../lib/host/gemm/sgemm";
+import { sgemmJs } from "../lib/host/sgemm_js";
+import { Generator } from "../lib/random";
+import { referenceGemm } from "./support/gemm_reference";
+
+const TRANSPOSES = [[false, false], [false, true], [true, false], [true, true]] as const;
+const g = new Generator(11);
+const random = (n: number) => g.uniformArray(n, -1, 1);
+
+/** Runs sgemmJs and checks C's block against the reference, and every element outside it unchanged. */
+function check(args: SgemmArgs): void {
+  const { m, n } = args;
+  const ldc = args.ldc ?? n;
+  const cOffset = args.cOffset ?? 0;
+  const expected = referenceGemm(args);
+  const before = args.c.slice();
+  sgemmJs(args);
+  const inBlock = new Uint8Array(args.c.length);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      const at = cOffset + i * ldc + j;
+      inBlock[at] = 1;
+      const got = args.c[at]!;
+      const want = expected.value[i * n + j]!;
+      const what = `${m}×${args.k}·${args.k}×${n}${args.transA ? " transA" : ""}${args.transB ? " transB" : ""}`;
+      if (!(Math.abs(got - want) <= expected.bound[i * n + j]!)) assert.fail(`${what}: C[${i}][${j}] is ${got}, expected ${want}`);
+    }
+  }
+  for (let at = 0; at < args.c.length; at++) {
+    if (!inBlock[at] && !Object.is(args.c[at], before[at])) assert.fail(`c[${at}], outside C's block, changed from ${before[at]} to ${args.c[at]}`);
+  }
+}
+
+const dense = (m: number, n: number, k: number, transA: boolean, transB: boolean, extra: Partial<SgemmArgs> = {}): SgemmArgs =>
+  ({ m, n, k, a: random(m * k), transA, b: random(k * n), transB, c: random(m * n), ...extra });
+
+describe("sgemm_js (the JavaScript fallback product)", () => {
+  it("every transpose combination, for every m, n, k in {0, 1, 3, 4, 5, 9}, plain, accumulating, scaled, with bias", () => {
+    const sizes = [0, 1, 3, 4, 5, 9];
+    for (const [transA, transB] of TRANSPOSES) {
+      for (const m of sizes) for (const n of sizes) for (const k of sizes) {
+        check(dense(m, n, k, transA, transB));
+        check(dense(m, n, k, transA, transB, { accumulate: true, alpha: -0.5, bias: random(n) }));
+      }
+    }
+  });
+
+  it("the host conv's shapes (LeNet's per-image products) and larger ragged ones", () => {
+    const shapes: [number, number, number][] = [[6, 784, 25], [16, 100, 150], [6, 25, 784], [150, 100, 16], [33, 65, 129]];
+    for (const [transA, transB] of TRANSPOSES) for (const [m, n, k] of shapes) check(dense(m, n, k, transA, transB, { accumulate: true }));
+  });
+
+  it("operands at offsets in larger arrays, with leading dimensions", () => {
+    for (const [transA, transB] of TRANSPOSES) {
+      for (const [m, k, n] of [[3, 4, 5], [37, 29, 41], [20, 5, 3]] as const) {
+        const aRows = transA ? k : m, aCols = transA ? m : k;
+        const bRows = transB ? n : k, bCols = transB ? k : n;
+        const lda = aCols + 3, ldb = bCols + 5, ldc = n + 2;
+        const args: SgemmArgs = {
+          m, n, k, transA, transB,
+          a: random(11 + aRows * lda), aOffset: 11, lda,
+          b: random(6 + bRows * ldb), bOffset: 6, ldb,
+          c: new Float32Array(13 + m * ldc + 4).fill(Number.NaN), cOffset: 13, ldc,
+          bias: random(n + 9), biasOffset: 9,
+        };
+        check(args);
+        check({ ...args, c: random(13 + m * ldc + 4), accumulate: true });
+      }
+    }
+  });
+});
