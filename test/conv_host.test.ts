@@ -30,6 +30,7 @@ import type { Pads, Pair } from "../lib/ops/window";
 import { Generator } from "../lib/random";
 import { describeEachBackend } from "./support/backends";
 import { closeTo } from "./support/conv_pool_reference";
+import { wasmBuildToolsMissing } from "./support/wasm_build_tools";
 
 after(() => {
   setHostKernels(true);
@@ -226,7 +227,7 @@ describe("conv2d column area: WebAssembly and JavaScript", () => {
     }
   });
 
-  const tools = buildToolsMissing();
+  const tools = wasmBuildToolsMissing();
   it("the committed im2col_wasm.ts is what build.sh makes of im2col.c (a rebuild gives the same bytes)", { skip: tools ?? false }, () => {
     const dir = fileURLToPath(new URL("../lib/host/im2col/", import.meta.url));
     const out = mkdtempSync(join(tmpdir(), "gradlab-im2col-"));
@@ -240,12 +241,3 @@ describe("conv2d column area: WebAssembly and JavaScript", () => {
     }
   });
 });
-
-/** Why build.sh cannot run here (clang-14 or its wasm-ld missing), or undefined when it can. */
-function buildToolsMissing(): string | undefined {
-  const r = spawnSync("clang-14", ["-print-prog-name=wasm-ld"], { encoding: "utf8" });
-  if (r.error !== undefined || r.status !== 0) return "clang-14 is not installed (apt-get install -y --no-install-recommends clang-14 lld-14)";
-  const linker = r.stdout.trim();
-  if (!linker.startsWith("/") || !existsSync(linker)) return "lld-14's wasm-ld is not installed (apt-get install -y --no-install-recommends lld-14)";
-  return undefined;
-}

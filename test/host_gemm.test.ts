@@ -15,6 +15,7 @@ import { gemmAvailable, sgemm, type SgemmArgs } from "../lib/host/gemm/sgemm";
 import { sgemmModule } from "../lib/host/gemm/sgemm_module";
 import { Generator } from "../lib/random";
 import { referenceGemm } from "./support/gemm_reference";
+import { wasmBuildToolsMissing } from "./support/wasm_build_tools";
 
 const GEMM_DIR = fileURLToPath(new URL("../lib/host/gemm/", import.meta.url));
 const TRANSPOSES = [[false, false], [false, true], [true, false], [true, true]] as const;
@@ -221,7 +222,7 @@ describe("host sgemm (WebAssembly SIMD)", () => {
     assert.deepEqual([...c], new Array(15).fill(0));
   });
 
-  const clangMissing = buildToolsMissing();
+  const clangMissing = wasmBuildToolsMissing();
   it("the committed sgemm_wasm.ts is what build.sh makes of sgemm.c (a rebuild gives the same bytes)", { skip: clangMissing ?? false }, () => {
     const out = mkdtempSync(join(tmpdir(), "gradlab-sgemm-"));
     try {
@@ -235,12 +236,3 @@ describe("host sgemm (WebAssembly SIMD)", () => {
     }
   });
 });
-
-/** Why build.sh cannot run here (clang-14 or its wasm-ld missing), or undefined when it can. */
-function buildToolsMissing(): string | undefined {
-  const r = spawnSync("clang-14", ["-print-prog-name=wasm-ld"], { encoding: "utf8" });
-  if (r.error !== undefined || r.status !== 0) return "clang-14 is not installed (apt-get install -y --no-install-recommends clang-14 lld-14)";
-  const linker = r.stdout.trim();
-  if (!linker.startsWith("/") || !existsSync(linker)) return "lld-14's wasm-ld is not installed (apt-get install -y --no-install-recommends lld-14)";
-  return undefined;
-}
