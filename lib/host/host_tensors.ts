@@ -41,12 +41,26 @@ export interface HostBackend {
 }
 
 const cache = new WeakMap<object, HostBackend>();
+let enabled = true;
+
+/**
+ * Turns the fused host kernels on or off; returns the previous setting. Off, every op takes its
+ * tfjs-kernel path on cpu and wasm too: the tests run both paths on the same backend and compare
+ * them, since the tfjs path is the one webgpu and tfjs-node run.
+ */
+export function setHostKernels(on: boolean): boolean {
+  const previous = enabled;
+  enabled = on;
+  return previous;
+}
 
 /**
  * The current backend as a host backend, or null where tensors live elsewhere (webgpu, webgl,
- * tfjs-node's native tensors): callers then take their generic tfjs-kernel path.
+ * tfjs-node's native tensors) or the host kernels are off: callers then take their generic
+ * tfjs-kernel path.
  */
 export function hostBackend(): HostBackend | null {
+  if (!enabled) return null;
   const name = tf.getBackend();
   if (name !== "cpu" && name !== "wasm") return null;
   const backend = tf.backend() as object;
