@@ -17,6 +17,11 @@ export function withHostKernels<T>(on: boolean, run: () => T): T {
   }
 }
 
+/** Runs `run` on the host path, then on the tfjs path (the host kernels off). */
+export function onBothPaths(run: (hostKernels: boolean) => void): void {
+  for (const on of [true, false]) withHostKernels(on, () => run(on));
+}
+
 /** How many tensors the host kernels allocate during `run` (0: the tfjs-kernel path ran). */
 export function hostAllocations(run: () => void): number {
   const host = hostBackend();
