@@ -21,6 +21,7 @@ import { Generator } from "../lib/random";
 import { setWarningHandler, resetWarnings } from "../lib/warnings";
 import { assertClose } from "./support/assert_close";
 import { describeEachBackend } from "./support/backends";
+import { assertPathsAgree, onBothPaths } from "./support/host_paths";
 import { assertGradcheck, assertMemoryFlat, assertRejects, awayFromZero, GRADCHECK_SHAPES, SCALES } from "./support/layer_checks";
 import { FLOAT32_OP_RTOL } from "./support/tolerances";
 
@@ -78,8 +79,16 @@ const OPS: [string, (x: tf.Tensor, rank: number) => tf.Tensor, GradcheckOptions?
   ["LogSoftmax(1)", (x, rank) => LogSoftmaxF.apply(x, Math.min(1, rank - 1)), { eps: 2e-2, atol: 2e-5 }],
 ];
 
-describeEachBackend("activations", () => {
-  it(`match torch's outputs and gradients (${cases.length} cases: 7 ops, their arguments, 10 shapes, 3 scales)`, () => {
+/**
+ * The ops (by their OPS name) with a host path on each backend: relu, leaky_relu, sigmoid and tanh
+ * on cpu only (wasm's kernels are as fast), softmax and log_softmax on both (on wasm for small
+ * tensors, which all of these tests use); gelu on neither.
+ */
+const SOFTMAX_OPS = ["Softmax(0)", "Softmax(last)", "LogSoftmax(0)", "LogSoftmax(last)", "Softmax(1)", "LogSoftmax(1)"];
+const HOST_OPS: Record<string, string[]> = { cpu: ["Relu", "LeakyRelu(0.1)", "LeakyRelu(-2)", "Sigmoid", "Tanh", ...SOFTMAX_OPS], wasm: SOFTMAX_OPS };
+
+describeEachBackend("activations", (backend) => {
+  it(`match torch's outputs and gradients (${cases.length} cases: 7 ops, their arguments, 10 shapes, 3 scales), on the host and the tfjs path`, () => onBothPaths(() => {
     for (const c of cases) {
       const what = `${c.op}(${JSON.stringify(c.args)}) on ${JSON.stringify(c.shape)}`;
       const x = tf.tensor(c.input, c.shape);
@@ -92,6 +101,23 @@ describeEachBackend("activations", () => {
       const upScale = Math.max(...c.upstream.map(Math.abs));
       assertClose(dx.dataSync(), c.grad, { rtol: FLOAT32_OP_RTOL, atol: 2e-6 * scale * upScale }, `${what}: gradient`);
       tf.dispose([x, up, y, dx]);
+    }
+  }));
+
+  it("host and tfjs paths agree: outputs and gradients on 11 shapes (an empty one too) × 2 scales, with ±∞ and 0 for the one-pass ops", () => {
+    const g = new Generator(13);
+    for (const [name, op] of OPS.filter(([name]) => HOST_OPS[backend]?.includes(name))) {
+      for (const shape of [...GRADCHECK_SHAPES, [0, 3]]) {
+        for (const scale of [1, 6]) {
+          const values = awayFromZero(g, shape, scale).dataSync().slice();
+          if (!SOFTMAX_OPS.includes(name)) [Infinity, -Infinity, 0].slice(0, values.length).forEach((v, i) => (values[i] = v));
+          const x = tf.tensor(values, shape);
+          const up = tf.tensor(g.uniformArray(x.size, -1, 1), shape);
+          const run = () => [op(x, shape.length), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(op(a, shape.length), up)))(x)];
+          assertPathsAgree(run, { rtol: 1e-5, atol: 1e-6 * scale }, `${name} ${JSON.stringify(shape)} ×${scale}`);
+          tf.dispose([x, up]);
+        }
+      }
     }
   });
 
@@ -175,7 +201,7 @@ describeEachBackend("activations", () => {
     tf.dispose([x, ints, v]);
   });
 
-  it("memory is flat across forward + gradient calls", () => {
+  it("memory is flat across forward + gradient calls, on the host and the tfjs path", () => onBothPaths(() => {
     const x = tf.randomNormal([4, 5]);
     for (const [name, op] of OPS) {
       assertMemoryFlat(() => {
@@ -185,5 +211,5 @@ describeEachBackend("activations", () => {
       });
     }
     x.dispose();
-  });
+  }));
 });

@@ -72,6 +72,18 @@ export function hostBackend(): HostBackend | null {
   return host;
 }
 
+/**
+ * The host backend for an op on `size` elements, or null where the op's tfjs kernels are the
+ * faster choice: on cpu always (tfjs-backend-cpu's kernels are JS loops too, with more overhead per
+ * element than one fused loop), on wasm up to the op's `wasmLimit` elements. The wasm module's
+ * kernels are several times faster per element than a JS loop (Math.exp alone costs ~12 ns), so
+ * past a size, measured per op, the few µs each kernel costs in dispatch no longer pay for it.
+ */
+export function hostBackendFor(size: number, wasmLimit: number): HostBackend | null {
+  const host = hostBackend();
+  return host !== null && (host.name === "cpu" || size <= wasmLimit) ? host : null;
+}
+
 function cpuHost(backend: CpuBackend): HostBackend {
   const values = (t: tf.TensorInfo) => backend.data.get(t.dataId)?.values;
   return {
