@@ -1,7 +1,9 @@
 /**
  * Each layer op's forward + backward against tfjs autodiff of the same expression (issue 11,
  * item 7: "every op no slower than tfjs autodiff of the same expression"), on cpu and wasm.
- * Times tf.grad(x ↦ Σ op(x)·u) over a [batch, features] input; median of --reps runs after warm-up.
+ * Times tf.grad(x ↦ Σ op(x)·u) over a [batch, features] input; median of --reps runs after
+ * warm-up, the two sides' runs interleaved (in alternating order) so that a shared machine's load
+ * changing mid-run slows both alike.
  *
  *   node --import tsx test/bench/layer_ops.ts [--batch 256] [--features 128] [--reps 30] [--backends cpu,wasm] [--only relu,gelu]
  */
@@ -52,19 +54,22 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function time(op: Op, x: tf.Tensor, u: tf.Tensor): number {
-  const step = () => tf.tidy(() => {
+/** Median ms of each op's step, the steps run in turn within each round. */
+function timeBoth(ops: [Op, Op], x: tf.Tensor, u: tf.Tensor): [number, number] {
+  const steps = ops.map((op) => () => tf.tidy(() => {
     const g = tf.grad((a: tf.Tensor) => { const out = op(a); return out.rank === 0 ? out : tf.sum(tf.mul(out, u)); })(x);
     g.dataSync();
-  });
-  for (let i = 0; i < 5; i++) step();
-  const times: number[] = [];
+  }));
+  for (let i = 0; i < 5; i++) steps.forEach((step) => step());
+  const times: [number[], number[]] = [[], []];
   for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    step();
-    times.push(performance.now() - t0);
+    for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
+      const t0 = performance.now();
+      steps[k]!();
+      times[k]!.push(performance.now() - t0);
+    }
   }
-  return median(times);
+  return [median(times[0]), median(times[1])];
 }
 
 for (const backend of backends) {
@@ -80,7 +85,7 @@ for (const backend of backends) {
   console.log(`${"op".padEnd(22)}${"gradlab".padStart(10)}${"autodiff".padStart(10)}${"ratio".padStart(8)}`);
   for (const [name, ours, theirs] of cases(target, probs, y, w, b)) {
     if (only && !only.split(",").includes(name)) continue;
-    const [a, t] = [time(ours, x, u), time(theirs, x, u)];
+    const [a, t] = timeBoth([ours, theirs], x, u);
     console.log(`${name.padEnd(22)}${a.toFixed(3).padStart(10)}${t.toFixed(3).padStart(10)}${(a / t).toFixed(2).padStart(8)}`);
   }
   tf.dispose([x, u, target, probs, y, w, b]);
