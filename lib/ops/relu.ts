@@ -1,14 +1,14 @@
 /**
- * relu(x) = max(x, 0); dx = dy where the output is positive (0 at x = 0, as torch). On cpu forward
- * and backward are one loop each over the tensors' storage.
+ * relu(x) = max(x, 0); dx = dy where the output is positive (0 at x = 0, as torch). On cpu, and on
+ * wasm for small tensors, forward and backward are one loop each over the tensors' storage.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
 import { hostBackendFor, tensorFromInfo } from "../host/host_tensors";
 import { checkFloatTensor } from "./argument_checks";
 
-/** Host loops on cpu only: wasm's kernels were as fast or faster at every size measured, [4, 16] to [256, 128]. */
-const WASM_HOST_LIMIT = 0;
+/** Host loops on wasm up to this many elements (measured crossover with its kernels, Relu then Step and Mul: 256 to 512). */
+const WASM_HOST_LIMIT = 256;
 
 export const ReluF = defineFunction<[tf.Tensor]>({
   name: "Relu",

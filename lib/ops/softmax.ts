@@ -10,14 +10,17 @@ import { warnOnce } from "../warnings";
 import { softmaxBackwardHost, softmaxHost } from "./softmax_host";
 import { checkDim, checkFloatTensor } from "./argument_checks";
 
-/** Host loops on wasm up to this many elements (measured crossover with the tfjs kernels: 512 to 1024). */
-const WASM_HOST_LIMIT = 512;
+/**
+ * Host loops on wasm up to this many elements (measured crossover with the tfjs kernels: 512 to
+ * 1024 for the last dim, one Softmax kernel; 2048 to 4096 for another, five kernels).
+ */
+const wasmHostLimit = (x: tf.Tensor, dim: number) => (dim === x.rank - 1 ? 512 : 2048);
 
 export const SoftmaxF = defineFunction<[tf.Tensor, number]>({
   name: "Softmax",
   inputNames: ["input", "dim"],
   forward(ctx, x, dim) {
-    const host = hostBackendFor(x.size, WASM_HOST_LIMIT);
+    const host = hostBackendFor(x.size, wasmHostLimit(x, dim));
     const y = host ? softmaxHost(host, x, dim) : dim === x.rank - 1 ? tf.softmax(x) : softmaxAlong(x, dim);
     ctx.saveForBackward(y);
     return y;
@@ -25,7 +28,7 @@ export const SoftmaxF = defineFunction<[tf.Tensor, number]>({
   backward(ctx, dy) {
     const [y] = ctx.saved as [tf.Tensor];
     const dim = ctx.attrs[1] as number;
-    const host = hostBackendFor(y.size, WASM_HOST_LIMIT);
+    const host = hostBackendFor(y.size, wasmHostLimit(y, dim));
     if (host) return softmaxBackwardHost(host, y, dy, dim);
     return tf.mul(y, tf.sub(dy, tf.sum(tf.mul(dy, y), dim, true)));
   },
