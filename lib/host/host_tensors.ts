@@ -41,16 +41,20 @@ export interface HostBackend {
 }
 
 const cache = new WeakMap<object, HostBackend>();
-let enabled = true;
+
+/** Whether ops take their host loops: true, false, or "any size" (on wasm past each op's size limit too). */
+export type HostKernels = boolean | "any size";
+let setting: HostKernels = true;
 
 /**
  * Turns the fused host kernels on or off; returns the previous setting. Off, every op takes its
  * tfjs-kernel path on cpu and wasm too: the tests run both paths on the same backend and compare
- * them, since the tfjs path is the one webgpu and tfjs-node run.
+ * them, since the tfjs path is the one webgpu and tfjs-node run. "any size" lifts the wasm size
+ * limits, for test/bench/host_crossover.ts to measure where they belong.
  */
-export function setHostKernels(on: boolean): boolean {
-  const previous = enabled;
-  enabled = on;
+export function setHostKernels(on: HostKernels): HostKernels {
+  const previous = setting;
+  setting = on;
   return previous;
 }
 
@@ -60,7 +64,7 @@ export function setHostKernels(on: boolean): boolean {
  * tfjs-kernel path.
  */
 export function hostBackend(): HostBackend | null {
-  if (!enabled) return null;
+  if (setting === false) return null;
   const name = tf.getBackend();
   if (name !== "cpu" && name !== "wasm") return null;
   const backend = tf.backend() as object;
@@ -81,7 +85,7 @@ export function hostBackend(): HostBackend | null {
  */
 export function hostBackendFor(size: number, wasmLimit: number): HostBackend | null {
   const host = hostBackend();
-  return host !== null && (host.name === "cpu" || size <= wasmLimit) ? host : null;
+  return host !== null && (host.name === "cpu" || size <= wasmLimit || setting === "any size") ? host : null;
 }
 
 function cpuHost(backend: CpuBackend): HostBackend {

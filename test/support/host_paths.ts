@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { hostBackend, setHostKernels } from "../../lib/host/host_tensors";
+import { hostBackend, setHostKernels, type HostKernels } from "../../lib/host/host_tensors";
 
 /** Runs `run` with the host kernels on or off, and puts the previous setting back. */
-export function withHostKernels<T>(on: boolean, run: () => T): T {
+export function withHostKernels<T>(on: HostKernels, run: () => T): T {
   const previous = setHostKernels(on);
   try {
     return run();
