@@ -1,11 +1,14 @@
 /**
  * Each layer op's forward + backward against tfjs autodiff of the same expression (issue 11,
  * item 7: "every op no slower than tfjs autodiff of the same expression"), on cpu and wasm.
- * Times tf.grad(x ↦ Σ op(x)·u) over a [batch, features] input; median of --reps runs after
- * warm-up, the two sides' runs interleaved (in alternating order) so that a shared machine's load
- * changing mid-run slows both alike.
+ * Times tf.grad(x ↦ Σ op(x)·u) over a [batch, features] input (the pooling ops: the same numbers
+ * as [N, 8, 16, 16] images, loss Σ y²); median of --reps runs after warm-up, the two sides' runs
+ * interleaved in alternating order. Time is this process's CPU time (process.cpuUsage), not wall
+ * time: on a shared machine the cores others' processes take are not counted.
  *
- *   node --import tsx test/bench/layer_ops.ts [--batch 256] [--features 128] [--reps 30] [--backends cpu,wasm] [--only relu,gelu]
+ *   node --import tsx test/bench/layer_ops.ts [--batch 256] [--features 128] [--reps 30] [--backends cpu,wasm] [--only relu,maxPool2d]
+ *
+ * --only keeps the ops whose name starts with one of its comma-separated words.
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
@@ -19,7 +22,7 @@ const batch = Number(arg("batch", "256"));
 const features = Number(arg("features", "128"));
 const reps = Number(arg("reps", "30"));
 const backends = arg("backends", "cpu,wasm").split(",");
-const only = arg("only", "");
+const only = arg("only", "").split(",").filter((w) => w !== "");
 
 type Op = (x: tf.Tensor) => tf.Tensor;
 const SQRT1_2 = Math.SQRT1_2;
@@ -46,6 +49,22 @@ function cases(target: tf.Tensor, probs: tf.Tensor, y: tf.Tensor, w: tf.Tensor, 
     ["crossEntropy(probs)", (x) => F.crossEntropy(x, probs), (x) => tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(x), probs), 1)))],
     ["nllLoss", (x) => F.nllLoss(x, target), (x) => tf.neg(tf.mean(tf.sum(tf.mul(x, onehot()), 1)))],
     ["bceWithLogits", (x) => F.binaryCrossEntropyWithLogits(x, y), (x) => tf.mean(tf.add(tf.sub(tf.relu(x), tf.mul(x, y)), tf.log1p(tf.exp(tf.neg(tf.abs(x))))))],
+    ...(batch * features % 2048 === 0 ? poolingCases() : []),
+  ];
+}
+
+/** NCHW pooling, against tfjs's NHWC pooling between the transposes a user of NCHW needs. */
+function poolingCases(): [string, Op, Op][] {
+  const image = (x: tf.Tensor) => tf.reshape(x, [-1, 8, 16, 16]);
+  const nhwc = (f: (t: tf.Tensor4D) => tf.Tensor4D) => (x: tf.Tensor) => tf.transpose(f(tf.transpose(image(x), [0, 2, 3, 1]) as tf.Tensor4D), [0, 3, 1, 2]);
+  const loss = (f: Op): Op => (x) => tf.sum(tf.square(f(x)));
+  const pad1: tf.backend_util.ExplicitPadding = [[0, 0], [1, 1], [1, 1], [0, 0]];
+  return [
+    ["maxPool2d(2)", loss((x) => F.maxPool2d(image(x), 2)), loss(nhwc((t) => tf.maxPool(t, 2, 2, "valid")))],
+    ["maxPool2d(3, 2, pad 1)", loss((x) => F.maxPool2d(image(x), 3, { stride: 2, padding: 1 })), loss(nhwc((t) => tf.maxPool(t, 3, 2, pad1)))],
+    ["avgPool2d(2)", loss((x) => F.avgPool2d(image(x), 2)), loss(nhwc((t) => tf.avgPool(t, 2, 2, "valid")))],
+    // tfjs's AvgPoolGrad divides by the whole kernel where its forward divided by the in-input count: timed, not trusted.
+    ["avgPool2d(3, 2, pad 1)", loss((x) => F.avgPool2d(image(x), 3, { stride: 2, padding: 1 })), loss(nhwc((t) => tf.avgPool(t, 3, 2, pad1)))],
   ];
 }
 
@@ -64,9 +83,10 @@ function timeBoth(ops: [Op, Op], x: tf.Tensor, u: tf.Tensor): [number, number] {
   const times: [number[], number[]] = [[], []];
   for (let i = 0; i < reps; i++) {
     for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
-      const t0 = performance.now();
+      const start = process.cpuUsage();
       steps[k]!();
-      times[k]!.push(performance.now() - t0);
+      const used = process.cpuUsage(start);
+      times[k]!.push((used.user + used.system) / 1000);
     }
   }
   return [median(times[0]), median(times[1])];
@@ -81,10 +101,10 @@ for (const backend of backends) {
   const probs = tf.softmax(tf.randomNormal([batch, features]));
   const y = tf.randomUniform([batch, features]);
   const [w, b] = [tf.randomNormal([features]), tf.randomNormal([features])];
-  console.log(`\n${backend}, [${batch}, ${features}], forward + backward, median of ${reps} (ms)`);
+  console.log(`\n${backend}, [${batch}, ${features}], forward + backward, median of ${reps} (ms of CPU time)`);
   console.log(`${"op".padEnd(22)}${"gradlab".padStart(10)}${"autodiff".padStart(10)}${"ratio".padStart(8)}`);
   for (const [name, ours, theirs] of cases(target, probs, y, w, b)) {
-    if (only && !only.split(",").includes(name)) continue;
+    if (only.length > 0 && !only.some((w) => name.startsWith(w))) continue;
     const [a, t] = timeBoth([ours, theirs], x, u);
     console.log(`${name.padEnd(22)}${a.toFixed(3).padStart(10)}${t.toFixed(3).padStart(10)}${(a / t).toFixed(2).padStart(8)}`);
   }
