@@ -11,6 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { setHostKernels } from "../../lib/host/host_tensors";
+import { DropoutF } from "../../lib/ops/dropout";
 import { LayerNormF } from "../../lib/ops/layer_norm";
 import { LeakyReluF } from "../../lib/ops/leaky_relu";
 import { LogSoftmaxF } from "../../lib/ops/log_softmax";
@@ -37,6 +38,7 @@ const OPS: [string, (x: tf.Tensor) => tf.Tensor][] = [
   ["softmax(0)", (x) => SoftmaxF.apply(x, 0)],
   ["logSoftmax(-1)", (x) => LogSoftmaxF.apply(x, 1)],
   ["layerNorm", (x) => LayerNormF.apply(x, [x.shape[1]!], 1e-5, false, false)],
+  ["dropout(0.3)", (x) => DropoutF.apply(x, 0.3, true, 7)],
 ];
 
 function median(xs: number[]): number {
