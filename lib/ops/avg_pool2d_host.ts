@@ -65,7 +65,7 @@ export function avgPool2dHostBackward(host: HostBackend, dy: tf.Tensor, g: Geome
     for (let p = 0; p < planeOut; p++, o++) {
       const r0 = bounds[4 * p]!, r1 = bounds[4 * p + 1]!, c0 = bounds[4 * p + 2]!, c1 = bounds[4 * p + 3]!;
       const share = dys[o]! / divisor[p]!;
-      for (let r = r0; r < r1; r++) for (let k = offset + r * w + c0, end = k + c1 - c0; k < end; k++) dx[k] += share;
+      for (let r = r0; r < r1; r++) for (let k = offset + r * w + c0, end = k + c1 - c0; k < end; k++) dx[k] = dx[k]! + share;
     }
   }
   return tensorFromInfo(info) as tf.Tensor4D;

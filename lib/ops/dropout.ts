@@ -55,7 +55,7 @@ export const DropoutF = defineFunction<[tf.Tensor, number, boolean, number]>({
 });
 
 /** 1/(1 − p) with probability 1 − p, else 0; a uniform draw u keeps its element when u ≥ p. Written into `out`. */
-export function dropoutNoise(n: number, p: number, seed: number, out = new Float32Array(n)): Float32Array {
+export function dropoutNoise(n: number, p: number, seed: number, out: Float32Array = new Float32Array(n)): Float32Array {
   const uniforms = new Generator(seed).fillUniform(new Float64Array(n));
   const scale = Math.fround(1 / (1 - p));
   // scale·[u ≥ p], without a branch: a random mask mispredicts one a third of the time or more.

@@ -61,8 +61,8 @@ export function layerNormHostBackward(ctx: FunctionCtx, dy: tf.Tensor, size: num
       const g = ws ? d * ws[j]! : d;
       gSum += g;
       gxSum += g * xhat;
-      if (wanted.weight) dWeight[j] += d * xhat;
-      if (wanted.bias) dBias[j] += d;
+      if (wanted.weight) dWeight[j] = dWeight[j]! + d * xhat;
+      if (wanted.bias) dBias[j] = dBias[j]! + d;
     }
     if (!dx) continue;
     const [gMean, gxMean] = [gSum / size, gxSum / size];

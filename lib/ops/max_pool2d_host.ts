@@ -69,7 +69,7 @@ export function maxPool2dHostBackward(ctx: FunctionCtx, dy: tf.Tensor, g: Geomet
   dx.fill(0);
   for (let o = 0; o < argmax.length; o++) {
     const index = argmax[o]!;
-    if (index >= 0) dx[index] += dys[o]!;
+    if (index >= 0) dx[index] = dx[index]! + dys[o]!;
   }
   return tensorFromInfo(info) as tf.Tensor4D;
 }
