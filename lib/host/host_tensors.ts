@@ -89,18 +89,25 @@ export function hostBackendFor(size: number, wasmLimit: number): HostBackend | n
 }
 
 function cpuHost(backend: CpuBackend): HostBackend {
-  const values = (t: tf.TensorInfo) => backend.data.get(t.dataId)?.values;
+  const entry = (t: tf.TensorInfo, dtype: "float32" | "int32") => {
+    const e = backend.data.get(t.dataId);
+    if (e === undefined || t.dtype !== dtype || !ArrayBuffer.isView(e.values)) throw new TypeError(`gradlab host kernels: expected ${dtype} storage, got ${t.dtype}`);
+    return e as { values: ArrayLike<number> };
+  };
+  // tfjs-backend-cpu's Cast from int32 or bool to float32 keeps the source's Int32Array or
+  // Uint8Array as the new tensor's storage (4.22): it is replaced, once, by the same numbers in the
+  // dtype's own array, which the backend's kernels read as well and the host loops can write.
   return {
     name: "cpu",
     f32(t) {
-      const v = values(t);
-      if (!(v instanceof Float32Array)) throw new TypeError(`gradlab host kernels: expected float32 storage, got ${t.dtype}`);
-      return v;
+      const e = entry(t, "float32");
+      if (!(e.values instanceof Float32Array)) e.values = Float32Array.from(e.values);
+      return e.values as Float32Array;
     },
     i32(t) {
-      const v = values(t);
-      if (!(v instanceof Int32Array)) throw new TypeError(`gradlab host kernels: expected int32 storage, got ${t.dtype}`);
-      return v;
+      const e = entry(t, "int32");
+      if (!(e.values instanceof Int32Array)) e.values = Int32Array.from(e.values);
+      return e.values as Int32Array;
     },
     alloc(shape) {
       return backend.makeTensorInfo([...shape], "float32", new Float32Array(sizeOf(shape)));
