@@ -130,6 +130,13 @@ describeEachBackend("activations", () => {
     }
   });
 
+  it("relu's host backward passes dy where the output is NaN, as torch's threshold_backward", () => {
+    const x = tf.tensor([Number.NaN, -1, 0, 2]);
+    const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(F.relu(a), tf.tensor([3, 3, 3, 3]))))(x);
+    assert.deepEqual(Array.from(dx.dataSync()), [3, 0, 0, 3]);
+    tf.dispose([x, dx]);
+  });
+
   it("modules apply their functional with torch's defaults", () => {
     const x = tf.tensor([[-2, -0.5, 0, 0.5, 3]]);
     const same = (m: { forward(x: tf.Tensor): tf.Tensor }, f: (x: tf.Tensor) => tf.Tensor, what: string) => {

@@ -38,7 +38,9 @@ export const ReluF = defineFunction<[tf.Tensor]>({
     if (!host) return tf.mul(dy, tf.step(y));
     const info = host.alloc(y.shape);
     const [ys, dys, dx] = [host.f32(y), host.f32(dy), host.f32(info)];
-    for (let i = 0; i < ys.length; i++) dx[i] = dys[i]! * +(ys[i]! > 0);
+    // !(y ≤ 0) as 1 or 0, without a branch: dy passes where y > 0, and where y is NaN, as torch's
+    // threshold_backward (tf.step on the tfjs path gives NaN there).
+    for (let i = 0; i < ys.length; i++) dx[i] = dys[i]! * +!(ys[i]! <= 0);
     return tensorFromInfo(info);
   },
   symbolic: (g, x) => g.op("Relu", x),
