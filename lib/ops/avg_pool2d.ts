@@ -11,7 +11,8 @@
  * PyTorch's divisor by a per-position factor computed on the host from the geometry alone:
  * forward × (in-input count / torch's divisor), dy × (kernel size / torch's divisor) before
  * AvgPoolGrad. The fixtures' padded and ceil_mode cases pin both tfjs behaviours on cpu and wasm.
- * There, though, avg_pool2d_host.ts computes PyTorch's windows directly with loops over the tensors' storage.
+ * On cpu and wasm, though, avg_pool2d_host.ts computes torch's windows and divisors directly, with
+ * loops over the tensors' storage.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
