@@ -21,6 +21,7 @@ import { Generator } from "../lib/random";
 import { setWarningHandler, resetWarnings } from "../lib/warnings";
 import { assertClose } from "./support/assert_close";
 import { describeEachBackend } from "./support/backends";
+import { assertPathsAgree, onBothPaths } from "./support/host_paths";
 import { assertGradcheck, assertMemoryFlat, assertRejects, awayFromZero, GRADCHECK_SHAPES, SCALES } from "./support/layer_checks";
 import { FLOAT32_OP_RTOL } from "./support/tolerances";
 
@@ -78,8 +79,12 @@ const OPS: [string, (x: tf.Tensor, rank: number) => tf.Tensor, GradcheckOptions?
   ["LogSoftmax(1)", (x, rank) => LogSoftmaxF.apply(x, Math.min(1, rank - 1)), { eps: 2e-2, atol: 2e-5 }],
 ];
 
+/** The ops (by their OPS name) with a host path on cpu, and on wasm for the small tensors of these tests: all but gelu. */
+const HOST_OPS = OPS.map(([name]) => name).filter((name) => !name.startsWith("Gelu"));
+const SOFTMAX_OPS = HOST_OPS.filter((name) => name.includes("Softmax"));
+
 describeEachBackend("activations", () => {
-  it(`match torch's outputs and gradients (${cases.length} cases: 7 ops, their arguments, 10 shapes, 3 scales)`, () => {
+  it(`match torch's outputs and gradients (${cases.length} cases: 7 ops, their arguments, 10 shapes, 3 scales), on the host and the tfjs path`, () => onBothPaths(() => {
     for (const c of cases) {
       const what = `${c.op}(${JSON.stringify(c.args)}) on ${JSON.stringify(c.shape)}`;
       const x = tf.tensor(c.input, c.shape);
@@ -92,6 +97,23 @@ describeEachBackend("activations", () => {
       const upScale = Math.max(...c.upstream.map(Math.abs));
       assertClose(dx.dataSync(), c.grad, { rtol: FLOAT32_OP_RTOL, atol: 2e-6 * scale * upScale }, `${what}: gradient`);
       tf.dispose([x, up, y, dx]);
+    }
+  }));
+
+  it("host and tfjs paths agree: outputs and gradients on 11 shapes (an empty one too) × 2 scales, with ±∞ and 0 for the one-pass ops", () => {
+    const g = new Generator(13);
+    for (const [name, op] of OPS.filter(([name]) => HOST_OPS.includes(name))) {
+      for (const shape of [...GRADCHECK_SHAPES, [0, 3]]) {
+        for (const scale of [1, 6]) {
+          const values = awayFromZero(g, shape, scale).dataSync().slice();
+          if (!SOFTMAX_OPS.includes(name)) [Infinity, -Infinity, 0].slice(0, values.length).forEach((v, i) => (values[i] = v));
+          const x = tf.tensor(values, shape);
+          const up = tf.tensor(g.uniformArray(x.size, -1, 1), shape);
+          const run = () => [op(x, shape.length), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(op(a, shape.length), up)))(x)];
+          assertPathsAgree(run, { rtol: 1e-5, atol: 1e-6 * scale }, `${name} ${JSON.stringify(shape)} ×${scale}`);
+          tf.dispose([x, up]);
+        }
+      }
     }
   });
 
@@ -106,6 +128,13 @@ describeEachBackend("activations", () => {
         }
       }
     }
+  });
+
+  it("relu's host backward passes dy where the output is NaN, as torch's threshold_backward", () => {
+    const x = tf.tensor([Number.NaN, -1, 0, 2]);
+    const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(F.relu(a), tf.tensor([3, 3, 3, 3]))))(x);
+    assert.deepEqual(Array.from(dx.dataSync()), [3, 0, 0, 3]);
+    tf.dispose([x, dx]);
   });
 
   it("modules apply their functional with torch's defaults", () => {
@@ -175,7 +204,7 @@ describeEachBackend("activations", () => {
     tf.dispose([x, ints, v]);
   });
 
-  it("memory is flat across forward + gradient calls", () => {
+  it("memory is flat across forward + gradient calls, on the host and the tfjs path", () => onBothPaths(() => {
     const x = tf.randomNormal([4, 5]);
     for (const [name, op] of OPS) {
       assertMemoryFlat(() => {
@@ -185,5 +214,5 @@ describeEachBackend("activations", () => {
       });
     }
     x.dispose();
-  });
+  }));
 });

@@ -12,6 +12,7 @@ import { Dropout } from "../lib/nn/dropout";
 import { DropoutF } from "../lib/ops/dropout";
 import { Generator } from "../lib/random";
 import { describeEachBackend } from "./support/backends";
+import { assertPathsAgree, onBothPaths } from "./support/host_paths";
 import { assertGradcheck, assertMemoryFlat, assertRejects, awayFromZero, GRADCHECK_SHAPES, SCALES } from "./support/layer_checks";
 
 describeEachBackend("dropout", () => {
@@ -129,7 +130,20 @@ describeEachBackend("dropout", () => {
     tf.dispose([x, ints]);
   });
 
-  it("memory is flat across forward + gradient calls", () => {
+  it("host and tfjs paths agree exactly: one seed, one mask, the same outputs and gradients (12 shapes, an empty one too)", () => {
+    const g = new Generator(6);
+    for (const shape of [...GRADCHECK_SHAPES, [0, 3], [32, 32]]) {
+      const x = awayFromZero(g, shape, 2);
+      const up = tf.tensor(g.uniformArray(x.size, -1, 1), shape);
+      for (const p of [0.3, 0.7]) {
+        const run = () => [DropoutF.apply(x, p, true, 41), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(DropoutF.apply(a, p, true, 41), up)))(x)];
+        assertPathsAgree(run, { rtol: 0, atol: 0 }, `dropout(${p}) ${JSON.stringify(shape)}`);
+      }
+      tf.dispose([x, up]);
+    }
+  });
+
+  it("memory is flat across forward + gradient calls, on the host and the tfjs path", () => onBothPaths(() => {
     const x = tf.randomNormal([8, 16]);
     const g = new Generator(5);
     assertMemoryFlat(() => {
@@ -137,5 +151,5 @@ describeEachBackend("dropout", () => {
       tf.dispose([y!, dx!]);
     });
     x.dispose();
-  });
+  }));
 });

@@ -14,6 +14,7 @@ import { Generator } from "../lib/random";
 import { assertClose } from "./support/assert_close";
 import { describeEachBackend } from "./support/backends";
 import { assertGradcheck, assertMemoryFlat, assertRejects, GRADCHECK_SHAPES, SCALES } from "./support/layer_checks";
+import { assertPathsAgree, onBothPaths } from "./support/host_paths";
 import { FLOAT32_OP_RTOL } from "./support/tolerances";
 
 interface Case {
@@ -32,7 +33,7 @@ interface Case {
 const { cases } = JSON.parse(readFileSync(new URL("./fixtures/layer_norm_reference.json", import.meta.url), "utf8")) as { cases: Case[] };
 
 describeEachBackend("layerNorm", () => {
-  it(`matches torch's outputs and gradients of input, weight and bias (${cases.length} cases)`, () => {
+  it(`matches torch's outputs and gradients of input, weight and bias (${cases.length} cases), on the host and the tfjs path`, () => onBothPaths(() => {
     for (const c of cases) {
       const what = `layerNorm ${JSON.stringify(c.shape)} over ${JSON.stringify(c.normalizedShape)} eps ${c.eps}${c.weight ? " weight" : ""}${c.bias ? " bias" : ""}`;
       const x = tf.tensor(c.input, c.shape);
@@ -53,6 +54,26 @@ describeEachBackend("layerNorm", () => {
         assertClose(g.dataSync(), expected[i]!, { rtol: FLOAT32_OP_RTOL, atol }, `${what}: gradient ${["input", c.weight ? "weight" : "bias", "bias"][i]}`);
       });
       tf.dispose([x, up, y, ...params, ...grads]);
+    }
+  }));
+
+  it("host and tfjs paths agree: outputs and gradients on 10 shapes and an empty batch, over the last dim and the last two, each affine choice", () => {
+    const g = new Generator(17);
+    for (const shape of [...GRADCHECK_SHAPES, [0, 2, 4]]) {
+      for (const k of shape.length >= 2 ? [1, 2] : [1]) {
+        const normalized = shape.slice(shape.length - k);
+        // Each row spread over [−3, 3) with a little noise: no row of near-equal values, whose 1/σ would amplify round-off.
+        const n = normalized.reduce((a, b) => a * b, 1);
+        const x = tf.tensor(g.uniformArray(shape.reduce((a, b) => a * b, 1), -0.3, 0.3).map((v, i) => v + 6 * (((i * 5) % n) / n - 0.5)), shape);
+        const up = tf.tensor(g.uniformArray(x.size, -1, 1), shape);
+        const [w, b] = [tf.tensor(g.uniformArray(n, 0.5, 1.5), normalized), tf.tensor(g.uniformArray(n, -1, 1), normalized)];
+        for (const [label, params] of [["plain", []], ["weight", [w]], ["bias", [b]], ["affine", [w, b]]] as [string, tf.Tensor[]][]) {
+          const options = (ps: tf.Tensor[]) => (label === "affine" ? { weight: ps[0]!, bias: ps[1]! } : label === "weight" ? { weight: ps[0]! } : label === "bias" ? { bias: ps[0]! } : {});
+          const run = () => [F.layerNorm(x, normalized, options(params)), ...tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(F.layerNorm(xs[0]!, normalized, options(xs.slice(1))), up)))([x, ...params])];
+          assertPathsAgree(run, { rtol: 1e-5, atol: 1e-5 }, `layerNorm ${JSON.stringify(shape)} over ${JSON.stringify(normalized)} ${label}`);
+        }
+        tf.dispose([x, up, w, b]);
+      }
     }
   });
 
@@ -113,7 +134,7 @@ describeEachBackend("layerNorm", () => {
     tf.dispose([x, w, ints, x32]);
   });
 
-  it("memory is flat across forward + gradient calls", () => {
+  it("memory is flat across forward + gradient calls, on the host and the tfjs path", () => onBothPaths(() => {
     const m = new LayerNorm([4]);
     const x = tf.randomNormal([3, 4]);
     assertMemoryFlat(() => {
@@ -122,5 +143,5 @@ describeEachBackend("layerNorm", () => {
     });
     tf.dispose(x);
     m.dispose();
-  });
+  }));
 });

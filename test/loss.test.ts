@@ -17,6 +17,7 @@ import { Generator } from "../lib/random";
 import { assertClose } from "./support/assert_close";
 import { describeEachBackend } from "./support/backends";
 import { assertGradcheck, assertMemoryFlat, assertRejects, awayFromZero, GRADCHECK_SHAPES } from "./support/layer_checks";
+import { assertPathsAgree, withHostKernels } from "./support/host_paths";
 import { FLOAT32_OP_RTOL } from "./support/tolerances";
 
 type Num = number | "NaN" | "Infinity" | "-Infinity";
@@ -59,33 +60,36 @@ function call(c: Case, input: tf.Tensor, target: tf.Tensor, weight?: tf.Tensor, 
   }
 }
 
+/** One fixture case: output, and the gradients torch has, on whichever path the ops take now. */
+function matchesTorch(op: Case["op"], c: Case): void {
+  const what = `${op} ${JSON.stringify(c.shape)} ${JSON.stringify(c.options)}${c.weight ? " weight" : ""}${c.posWeight ? " posWeight" : ""}${c.targetIsIndex ? "" : " (float target)"}`;
+  const input = tf.tensor(num(c.input), c.shape);
+  const target = tf.tensor(num(c.target), c.targetShape, c.targetIsIndex ? "int32" : "float32");
+  const weight = c.weight ? tf.tensor(num(c.weight)) : undefined;
+  const posWeight = c.posWeight ? tf.tensor(num(c.posWeight)) : undefined;
+  const out = call(c, input, target, weight, posWeight);
+  assert.deepEqual(out.shape, c.outputShape, `${what}: output shape`);
+  const scale = Math.max(1, ...num(c.input).map(Math.abs));
+  assertCloseOrNaN(out.dataSync(), num(c.output), { rtol: FLOAT32_OP_RTOL, atol: 1e-6 * scale }, `${what}: output`);
+  if (c.gradInput !== null) {
+    const upstream = c.upstream ? tf.tensor(num(c.upstream), c.outputShape) : null;
+    const differentiated = c.targetIsIndex ? [input] : [input, target];
+    const grads = tf.grads((...xs: tf.Tensor[]) => {
+      const loss = call(c, xs[0]!, xs[1] ?? target, weight, posWeight);
+      return upstream ? tf.sum(tf.mul(loss, upstream)) : loss;
+    })(differentiated);
+    assertCloseOrNaN(grads[0]!.dataSync(), num(c.gradInput), { rtol: FLOAT32_OP_RTOL, atol: 1e-6 }, `${what}: gradient of input`);
+    if (c.gradTarget !== null) assertCloseOrNaN(grads[1]!.dataSync(), num(c.gradTarget), { rtol: FLOAT32_OP_RTOL, atol: 1e-6 * scale }, `${what}: gradient of target`);
+    tf.dispose([...grads, ...(upstream ? [upstream] : [])]);
+  }
+  tf.dispose([input, target, out, ...(weight ? [weight] : []), ...(posWeight ? [posWeight] : [])]);
+}
+
 describeEachBackend("losses", () => {
   for (const op of ["crossEntropy", "nllLoss", "binaryCrossEntropyWithLogits", "mseLoss"] as const) {
     const mine = cases.filter((c) => c.op === op);
-    it(`${op} matches torch: outputs, input and target gradients (${mine.length} cases)`, () => {
-      for (const c of mine) {
-        const what = `${op} ${JSON.stringify(c.shape)} ${JSON.stringify(c.options)}${c.weight ? " weight" : ""}${c.posWeight ? " posWeight" : ""}${c.targetIsIndex ? "" : " (float target)"}`;
-        const input = tf.tensor(num(c.input), c.shape);
-        const target = tf.tensor(num(c.target), c.targetShape, c.targetIsIndex ? "int32" : "float32");
-        const weight = c.weight ? tf.tensor(num(c.weight)) : undefined;
-        const posWeight = c.posWeight ? tf.tensor(num(c.posWeight)) : undefined;
-        const out = call(c, input, target, weight, posWeight);
-        assert.deepEqual(out.shape, c.outputShape, `${what}: output shape`);
-        const scale = Math.max(1, ...num(c.input).map(Math.abs));
-        assertCloseOrNaN(out.dataSync(), num(c.output), { rtol: FLOAT32_OP_RTOL, atol: 1e-6 * scale }, `${what}: output`);
-        if (c.gradInput !== null) {
-          const upstream = c.upstream ? tf.tensor(num(c.upstream), c.outputShape) : null;
-          const differentiated = c.targetIsIndex ? [input] : [input, target];
-          const grads = tf.grads((...xs: tf.Tensor[]) => {
-            const loss = call(c, xs[0]!, xs[1] ?? target, weight, posWeight);
-            return upstream ? tf.sum(tf.mul(loss, upstream)) : loss;
-          })(differentiated);
-          assertCloseOrNaN(grads[0]!.dataSync(), num(c.gradInput), { rtol: FLOAT32_OP_RTOL, atol: 1e-6 }, `${what}: gradient of input`);
-          if (c.gradTarget !== null) assertCloseOrNaN(grads[1]!.dataSync(), num(c.gradTarget), { rtol: FLOAT32_OP_RTOL, atol: 1e-6 * scale }, `${what}: gradient of target`);
-          tf.dispose([...grads, ...(upstream ? [upstream] : [])]);
-        }
-        tf.dispose([input, target, out, ...(weight ? [weight] : []), ...(posWeight ? [posWeight] : [])]);
-      }
+    it(`${op} matches torch: outputs, input and target gradients (${mine.length} cases), on the host and the tfjs path`, () => {
+      for (const hostKernels of [true, false]) for (const c of mine) withHostKernels(hostKernels, () => matchesTorch(op, c));
     });
   }
 
@@ -150,6 +154,52 @@ describeEachBackend("losses", () => {
     tf.dispose([x, withIgnored, kept, keptRows, a, b]);
   });
 
+  it("host and tfjs paths agree: crossEntropy and nllLoss (class indices) on 6 shapes, empty batches too, × reductions × weight × smoothing × ignoreIndex", () => {
+    const g = new Generator(11);
+    for (const shape of [[5], [6, 4], [3, 4, 2], [2, 3, 2, 2], [0, 4], [0, 3, 2]]) {
+      const classes = shape.length === 1 ? shape[0]! : shape[1]!;
+      const tShape = shape.length === 1 ? [] : [shape[0]!, ...shape.slice(2)];
+      const tSize = tShape.reduce((a, b) => a * b, 1);
+      const x = tf.tensor(Float32Array.from(g.normalArray(shape.reduce((a, b) => a * b, 1)), (v) => 3 * v), shape);
+      const weight = tf.tensor(g.uniformArray(classes, 0.5, 2));
+      // Targets with −100 in every third place, with ignoreIndex 1 (a class), and every row ignored.
+      const targets: [string, number[], number][] = [
+        ["some ignored", Array.from({ length: tSize }, (_, i) => (i % 3 === 2 ? -100 : g.integer(0, classes - 1))), -100],
+        ["ignoreIndex 1", Array.from({ length: tSize }, (_, i) => i % classes), 1],
+        ["all ignored", new Array(tSize).fill(-100), -100],
+      ];
+      for (const [label, values, ignoreIndex] of targets) {
+        const t = tf.tensor(values, tShape, "int32");
+        for (const reduction of ["mean", "sum", "none"] as const) {
+          const up = tf.tensor(Float32Array.from(g.normalArray(reduction === "none" ? tSize : 1)), reduction === "none" ? tShape : []);
+          const both = (loss: (a: tf.Tensor) => tf.Tensor) => () => [loss(x), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(loss(a), up)))(x)];
+          for (const w of [undefined, weight]) {
+            const what = `${JSON.stringify(shape)} ${label} ${reduction}${w ? " weight" : ""}`;
+            for (const labelSmoothing of [0, 0.1]) {
+              assertPathsAgree(both((a) => F.crossEntropy(a, t, { reduction, ignoreIndex, labelSmoothing, ...(w ? { weight: w } : {}) })), { rtol: 1e-5, atol: 1e-6 }, `crossEntropy ${what} ε ${labelSmoothing}`);
+            }
+            assertPathsAgree(both((a) => F.nllLoss(a, t, { reduction, ignoreIndex, ...(w ? { weight: w } : {}) })), { rtol: 1e-6, atol: 0 }, `nllLoss ${what}`);
+          }
+          up.dispose();
+        }
+        t.dispose();
+      }
+      tf.dispose([x, weight]);
+    }
+  });
+
+  it("every target ignored: a mean is nan with a zero gradient, a sum 0 (torch's answers), on the host path", () => {
+    const x = tf.tensor([[1, -2, 0.5], [0.3, 0.1, -1]]);
+    const t = tf.tensor([-100, -100], [2], "int32");
+    for (const loss of [(a: tf.Tensor, reduction: "mean" | "sum") => F.crossEntropy(a, t, { reduction, labelSmoothing: 0.1 }), (a: tf.Tensor, reduction: "mean" | "sum") => F.nllLoss(a, t, { reduction })]) {
+      const [mean, sum, dx] = [loss(x, "mean"), loss(x, "sum"), tf.grad((a: tf.Tensor) => loss(a, "mean"))(x)];
+      assert.ok(Number.isNaN(mean.dataSync()[0]));
+      assert.deepEqual([sum.dataSync()[0], Array.from(dx.dataSync())], [0, [0, 0, 0, 0, 0, 0]]);
+      tf.dispose([mean, sum, dx]);
+    }
+    tf.dispose([x, t]);
+  });
+
   it("modules pass their options to the functional", () => {
     const x = tf.tensor([[1, -2, 0.5], [0.3, 0.1, -1]]);
     const t = tf.tensor([2, 0], [2], "int32");
@@ -175,8 +225,14 @@ describeEachBackend("losses", () => {
     const bool = tf.tensor([1, 0, 1, 0], [4], "bool");
     const w2 = tf.ones([2]);
     const scalar = tf.scalar(1);
-    assertRejects(() => F.crossEntropy(x, outOfRange), RangeError, /^crossEntropy: target holds class index 3, expected indices in \[0, 3\) or ignoreIndex \(-100\)$/);
-    assertRejects(() => F.nllLoss(x, negative), RangeError, /^nllLoss: target holds class index -1, expected indices in \[0, 3\) or ignoreIndex \(-100\)$/);
+    // The range check reads the target's storage on cpu and wasm, and reduces it with tfjs kernels elsewhere: the same errors.
+    for (const hostKernels of [true, false]) {
+      withHostKernels(hostKernels, () => {
+        assertRejects(() => F.crossEntropy(x, outOfRange), RangeError, /^crossEntropy: target holds class index 3, expected indices in \[0, 3\) or ignoreIndex \(-100\)$/);
+        assertRejects(() => F.nllLoss(x, negative), RangeError, /^nllLoss: target holds class index -1, expected indices in \[0, 3\) or ignoreIndex \(-100\)$/);
+        assertRejects(() => F.nllLoss(x, negative, { ignoreIndex: 0 }), RangeError, /^nllLoss: target holds class index -1, expected indices in \[0, 3\) or ignoreIndex \(0\)$/);
+      });
+    }
     assertRejects(() => F.crossEntropy(x, floatIndices), RangeError, /^crossEntropy: target of class probabilities \(float32\) has shape \[4\], expected the input's \[4, 3\]; class indices are int32 of shape \[4\]$/);
     assertRejects(() => F.crossEntropy(x, short), RangeError, /^crossEntropy: target has shape \[2\], expected \[4\] \(the input \[4, 3\] without its class axis\)$/);
     assertRejects(() => F.nllLoss(x, bool), TypeError, /^nllLoss: target of class indices must have dtype int32, got bool \(shape \[4\]\)$/);
@@ -195,7 +251,7 @@ describeEachBackend("losses", () => {
     tf.dispose([x, t, outOfRange, negative, floatIndices, short, bool, w2, scalar]);
   });
 
-  it("memory is flat across loss + gradient calls", () => {
+  it("memory is flat across loss + gradient calls, on the host and the tfjs path", () => {
     const x = tf.randomNormal([6, 4, 3]);
     const t = tf.tensor(Array.from({ length: 18 }, (_, i) => i % 4), [6, 3], "int32");
     const y = tf.randomUniform([6, 4, 3]);
@@ -205,12 +261,16 @@ describeEachBackend("losses", () => {
       ["nllLoss", (a) => F.nllLoss(a, t, { reduction: "sum" })],
       ["bce", (a) => F.binaryCrossEntropyWithLogits(a, y)],
     ];
-    for (const [name, loss] of steps) {
-      assertMemoryFlat(() => {
-        const [l, dx] = tf.tidy(() => [loss(x), tf.grad((a: tf.Tensor) => loss(a))(x)]);
-        assert.ok(l && dx, name);
-        tf.dispose([l!, dx!]);
-      });
+    for (const hostKernels of [true, false]) {
+      for (const [name, loss] of steps) {
+        withHostKernels(hostKernels, () =>
+          assertMemoryFlat(() => {
+            const [l, dx] = tf.tidy(() => [loss(x), tf.grad((a: tf.Tensor) => loss(a))(x)]);
+            assert.ok(l && dx, name);
+            tf.dispose([l!, dx!]);
+          }),
+        );
+      }
     }
     tf.dispose([x, t, y]);
   });

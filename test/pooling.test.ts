@@ -16,6 +16,7 @@ import { flatten } from "./support/assert_close";
 import { describeEachBackend } from "./support/backends";
 import { assertRejects } from "./support/layer_checks";
 import { camelOptions, closeTo, REFERENCE } from "./support/conv_pool_reference";
+import { assertPathsAgree, onBothPaths } from "./support/host_paths";
 import { ORT_SKIP, runLowered } from "./support/onnx_lower";
 
 type Pool = "max" | "avg";
@@ -82,17 +83,19 @@ for (const kind of ["max", "avg"] as const) {
   const checks = kind === "max" ? MAX_GRADCHECK : AVG_GRADCHECK;
   describeEachBackend(name, () => {
     for (const c of cases) {
-      it(`matches torch: input ${JSON.stringify(c.inputShape)}, kernel ${JSON.stringify(c.kernelSize)}, ${JSON.stringify(c.options)}${c.kind && c.kind !== "normal" ? ` (${c.kind})` : ""}`, () => {
-        const x = tf.tensor(flatten(c.input), c.inputShape);
-        const dy = tf.tensor(flatten(c.dy), c.outputShape);
-        const options = camelOptions(c.options);
-        const y = pool(kind, x, c.kernelSize, options);
-        assert.deepEqual(y.shape, c.outputShape);
-        closeTo(y.dataSync(), c.output, "output");
-        const [dx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(pool(kind, a, c.kernelSize, options), dy)))([x]);
-        // Ties: the gradient lands on torch's element, the first maximum of each window, exactly.
-        closeTo(dx!.dataSync(), c.grads[0]!, "gradient of input");
-        tf.dispose([x, dy, y, dx!]);
+      it(`matches torch on the host and the tfjs path: input ${JSON.stringify(c.inputShape)}, kernel ${JSON.stringify(c.kernelSize)}, ${JSON.stringify(c.options)}${c.kind && c.kind !== "normal" ? ` (${c.kind})` : ""}`, () => {
+        onBothPaths(() => {
+          const x = tf.tensor(flatten(c.input), c.inputShape);
+          const dy = tf.tensor(flatten(c.dy), c.outputShape);
+          const options = camelOptions(c.options);
+          const y = pool(kind, x, c.kernelSize, options);
+          assert.deepEqual(y.shape, c.outputShape);
+          closeTo(y.dataSync(), c.output, "output");
+          const [dx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(pool(kind, a, c.kernelSize, options), dy)))([x]);
+          // Ties: the gradient lands on torch's element, the first maximum of each window, exactly.
+          closeTo(dx!.dataSync(), c.grads[0]!, "gradient of input");
+          tf.dispose([x, dy, y, dx!]);
+        });
       });
     }
 
@@ -110,7 +113,7 @@ for (const kind of ["max", "avg"] as const) {
       });
     }
 
-    it("ties and zeros: the gradient goes to the first of equal maxima, and a lone 0 in a window keeps its gradient", () => {
+    it("ties and zeros, on the host and the tfjs path: the gradient goes to the first of equal maxima, and a lone 0 in a window keeps its gradient", () => onBothPaths(() => {
       // All equal: every window's gradient goes to its first element (torch), not its last (tfjs-backend-wasm's MaxPoolGrad).
       const ties = tf.ones([1, 1, 4, 4]);
       const [dt] = tf.grads((a: tf.Tensor) => tf.sum(pool(kind, a, 3, { stride: 1, padding: 1 })))([ties]);
@@ -127,10 +130,10 @@ for (const kind of ["max", "avg"] as const) {
       const picked = Array.from({ length: 25 }, (_, i) => (Math.floor(i / 5) % 2 === 0 && (i % 5) % 2 === 0 ? 1 : 0));
       assert.deepEqual(Array.from(dx!.dataSync()), picked);
       tf.dispose([ties, dt!, x, dx!]);
-    });
+    }));
 
     if (kind === "max") {
-      it("±∞ as torch: an all −∞ window gives −∞ and its gradient to its first element; +∞ wins (torch 1.13's numbers)", () => {
+      it("±∞ as torch, on the host and the tfjs path: an all −∞ window gives −∞ and its gradient to its first element; +∞ wins (torch 1.13's numbers)", () => onBothPaths(() => {
         const x = tf.tensor4d([-Infinity, -Infinity, 1, -Infinity, -Infinity, 2, Infinity, 0, 3], [1, 1, 3, 3]);
         const cases: [MaxPool2dOptions, number[], number[]][] = [
           [{ stride: 1 }, [-Infinity, 2, Infinity, 3], [1, 0, 0, 0, 0, 1, 1, 0, 1]],
@@ -145,6 +148,16 @@ for (const kind of ["max", "avg"] as const) {
           tf.dispose([y, dx!]);
         }
         x.dispose();
+      }));
+
+      // The tfjs path on wasm loses a NaN (its kernels skip it); torch's kernel, which the host path follows, takes it.
+      it("a NaN is its windows' maximum and takes their gradient (torch's rule), on the host path", () => {
+        const x = tf.tensor4d([1, Number.NaN, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3]);
+        const y = maxPool2d(x, 2, { stride: 1 });
+        assert.deepEqual(Array.from(y.dataSync()), [Number.NaN, Number.NaN, 8, 9]);
+        const dx = tf.grad((a: tf.Tensor) => tf.sum(maxPool2d(a, 2, { stride: 1 })))(x);
+        assert.deepEqual(Array.from(dx.dataSync()), [0, 2, 0, 0, 0, 0, 0, 1, 1]);
+        tf.dispose([x, y, dx]);
       });
     }
 
@@ -160,7 +173,24 @@ for (const kind of ["max", "avg"] as const) {
       }
     });
 
-    it("keeps the tensor count flat across 50 forward+backward calls, on both of its paths", () => {
+    it("host and tfjs paths agree: values and gradients on every gradcheck configuration, with ties, and on an empty batch", () => {
+      const g = new Generator(21);
+      const configs = [...checks, [[0, 2, 5, 5], 3, { stride: 2, padding: 1, ceilMode: true }]] as [number[], number | Pair, Record<string, unknown>][];
+      for (const [shape, k, options] of configs) {
+        const n = shape.reduce((a, b) => a * b, 1);
+        // Few distinct values: most windows hold ties.
+        const values = Float32Array.from(g.uniformArray(n, 0, 3), Math.floor);
+        for (const x of [tf.tensor(values, shape), tf.tensor(g.uniformArray(n, -1, 1), shape)]) {
+          const y = tf.tidy(() => pool(kind, x, k, options));
+          const dy = tf.tensor(g.uniformArray(y.size, -1, 1), y.shape);
+          const run = () => [pool(kind, x, k, options), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(pool(kind, a, k, options), dy)))(x)];
+          assertPathsAgree(run, { rtol: 1e-6, atol: 1e-7 }, `${name} ${JSON.stringify(shape)} kernel ${JSON.stringify(k)} ${JSON.stringify(options)}`);
+          tf.dispose([x, y, dy]);
+        }
+      }
+    });
+
+    it("keeps the tensor count flat across 50 forward+backward calls, on each of its paths", () => onBothPaths(() => {
       const g = new Generator(4);
       const x = tf.tensor(g.uniformArray(2 * 3 * 8 * 8, -1, 1), [2, 3, 8, 8]);
       for (const options of [{}, { stride: 2, padding: 1, ceilMode: true }]) {
@@ -171,7 +201,7 @@ for (const kind of ["max", "avg"] as const) {
         assert.equal(tf.memory().numTensors, before, JSON.stringify(options));
       }
       x.dispose();
-    });
+    }));
 
     it(`rejects bad arguments with one error naming ${name}, the argument, what was given and what was expected`, () => {
       const x = tf.zeros([1, 2, 5, 5]);

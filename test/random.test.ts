@@ -29,6 +29,13 @@ it("draws U[0, 1) and N(0, 1) with the right moments", () => {
   assert.deepEqual([...new Set(ints)].sort(), [2, 3, 4, 5]);
 });
 
+it("fillUniform gives the numbers uniform() would, one by one, and leaves the stream where they would", () => {
+  const [a, b] = [new Generator(9), new Generator(9)];
+  const one = Array.from({ length: 1000 }, () => a.uniform());
+  assert.deepEqual(Array.from(b.fillUniform(new Float64Array(1000))), one);
+  assert.equal(b.nextUint32(), a.nextUint32());
+});
+
 it("manualSeed restarts the default generator, as torch.manual_seed does", () => {
   manualSeed(7);
   const first = defaultGenerator.uniform();

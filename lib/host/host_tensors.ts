@@ -52,25 +52,29 @@ export interface HostBackend {
 }
 
 const cache = new WeakMap<object, HostBackend>();
-let enabled = true;
+/** Whether ops take their host loops: true, false, or "any size" (on wasm past each op's size limit too). */
+export type HostKernels = boolean | "any size";
+let setting: HostKernels = true;
 
 /**
- * Turns gradlab's host loops off (everything then runs on tfjs kernels, as on other backends) or
- * back on; returns the previous setting. For comparing the two paths and for bisecting a suspected
- * difference; results agree either way.
+ * Turns the fused host kernels on or off; returns the previous setting. Off, every op takes its
+ * tfjs-kernel path on cpu and wasm too: the tests run both paths on the same backend and compare
+ * them, since the tfjs path is the one webgpu and tfjs-node run. "any size" lifts the wasm size
+ * limits, for test/bench/host_crossover.ts to measure where they belong.
  */
-export function setHostKernels(on: boolean): boolean {
-  const previous = enabled;
-  enabled = on;
+export function setHostKernels(on: HostKernels): HostKernels {
+  const previous = setting;
+  setting = on;
   return previous;
 }
 
 /**
  * The current backend as a host backend, or null where tensors live elsewhere (webgpu, webgl,
- * tfjs-node's native tensors): callers then take their generic tfjs-kernel path.
+ * tfjs-node's native tensors) or the host kernels are off: callers then take their generic
+ * tfjs-kernel path.
  */
 export function hostBackend(): HostBackend | null {
-  if (!enabled) return null;
+  if (setting === false) return null;
   const name = tf.getBackend();
   if (name !== "cpu" && name !== "wasm") return null;
   return hostOf(tf.backend(), name);
@@ -91,19 +95,38 @@ export function hostOf(backend: object, name: HostBackendName): HostBackend {
   return host;
 }
 
+/**
+ * The host backend for an op on `size` elements, or null where the op's tfjs kernels are the
+ * faster choice: on cpu always (tfjs-backend-cpu's kernels are JS loops too, with more overhead per
+ * element than one fused loop), on wasm up to the op's `wasmLimit` elements. The wasm module's
+ * kernels are several times faster per element than a JS loop (Math.exp alone costs ~12 ns), so
+ * past a size, measured per op, the few µs each kernel costs in dispatch no longer pay for it.
+ */
+export function hostBackendFor(size: number, wasmLimit: number): HostBackend | null {
+  const host = hostBackend();
+  return host !== null && (host.name === "cpu" || size <= wasmLimit || setting === "any size") ? host : null;
+}
+
 function cpuHost(backend: CpuBackend): HostBackend {
-  const values = (t: tf.TensorInfo) => backend.data.get(t.dataId)?.values;
+  const entry = (t: tf.TensorInfo, dtype: "float32" | "int32") => {
+    const e = backend.data.get(t.dataId);
+    if (e === undefined || t.dtype !== dtype || !ArrayBuffer.isView(e.values)) throw new TypeError(`gradlab host kernels: expected ${dtype} storage, got ${t.dtype}`);
+    return e as { values: ArrayLike<number> };
+  };
+  // tfjs-backend-cpu's Cast from int32 or bool to float32 keeps the source's Int32Array or
+  // Uint8Array as the new tensor's storage (4.22): it is replaced, once, by the same numbers in the
+  // dtype's own array, which the backend's kernels read as well and the host loops can write.
   return {
     name: "cpu",
     f32(t) {
-      const v = values(t);
-      if (!(v instanceof Float32Array)) throw new TypeError(`gradlab host kernels: expected float32 storage, got ${t.dtype}`);
-      return v;
+      const e = entry(t, "float32");
+      if (!(e.values instanceof Float32Array)) e.values = Float32Array.from(e.values);
+      return e.values as Float32Array;
     },
     i32(t) {
-      const v = values(t);
-      if (!(v instanceof Int32Array)) throw new TypeError(`gradlab host kernels: expected int32 storage, got ${t.dtype}`);
-      return v;
+      const e = entry(t, "int32");
+      if (!(e.values instanceof Int32Array)) e.values = Int32Array.from(e.values);
+      return e.values as Int32Array;
     },
     alloc(shape) {
       return backend.makeTensorInfo([...shape], "float32", new Float32Array(sizeOf(shape)));

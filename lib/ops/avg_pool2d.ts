@@ -11,9 +11,13 @@
  * PyTorch's divisor by a per-position factor computed on the host from the geometry alone:
  * forward × (in-input count / torch's divisor), dy × (kernel size / torch's divisor) before
  * AvgPoolGrad. The fixtures' padded and ceil_mode cases pin both tfjs behaviours on cpu and wasm.
+ * On cpu and wasm, though, avg_pool2d_host.ts computes torch's windows and divisors directly, with
+ * loops over the tensors' storage.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
+import { hostBackend, type HostBackend } from "../host/host_tensors";
+import { avgPool2dHostBackward, avgPool2dHostForward } from "./avg_pool2d_host";
 import { poolGeometry, tfjsPads } from "./max_pool2d";
 import type { Geometry } from "./pool_windows";
 import { booleanOf, checkInput4d, explicitPadding, pairOf, show, toNCHW, toNHWC, type Pads, type Pair } from "./window";
@@ -27,6 +31,14 @@ export const AvgPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, boolean
   inputNames: ["input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"],
   forward(ctx, x, kernel, stride, pads, ceilMode, countIncludePad, divisorOverride) {
     const g = poolGeometry(OP, x, kernel, stride, pads, NO_DILATION, ceilMode);
+    ctx.attributes.set("geometry", g);
+    const host = hostBackend();
+    if (host) {
+      ctx.attributes.set("host", host);
+      return avgPool2dHostForward(host, x, g, countIncludePad, divisorOverride);
+    }
+    // tfjs-backend-wasm's Transpose throws "divide by zero" on an empty batch, which has nothing to pool.
+    if (x.size === 0) return tf.zeros([...x.shape.slice(0, 2), ...g.out]);
     const padding = explicitPadding(tfjsPads(g));
     // AvgPoolGrad reads only the input's shape, so the NHWC copy forward makes anyway is what it gets.
     const xh = toNHWC(x);
@@ -37,6 +49,10 @@ export const AvgPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, boolean
     return toNCHW(factors ? (tf.mul(y, factors.forward) as tf.Tensor4D) : y);
   },
   backward(ctx, dy) {
+    const g = ctx.attributes.get("geometry") as Geometry;
+    const host = ctx.attributes.get("host") as HostBackend | undefined;
+    if (host) return avgPool2dHostBackward(host, dy, g, ctx.attrs[5] as boolean, ctx.attrs[6] as number);
+    if (dy.size === 0) return tf.zeros(g.input);
     const [xh, scale] = ctx.saved as [tf.Tensor4D, tf.Tensor | undefined];
     const [kernel, stride] = ctx.attrs.slice(1) as [Pair, Pair];
     const dyh = toNHWC(dy as tf.Tensor4D);

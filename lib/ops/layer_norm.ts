@@ -2,38 +2,52 @@
  * layer_norm over the last dims (normalizedShape), as torch: x̂ = (x − mean)/√(var + eps) with the
  * biased variance, y = x̂·weight + bias. Backward, with g = dy·weight and means over the
  * normalised dims: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)); dweight = Σ_batch dy·x̂; dbias = Σ_batch dy.
+ * On cpu, and on wasm for small tensors, layer_norm_host.ts computes both in loops over the storage.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction, describe } from "../function";
+import { hostBackendFor } from "../host/host_tensors";
 import type { SymbolicGraph, SymbolicValue } from "../onnx/symbolic";
 import { formatShape, shapesEqual } from "../shape";
 import { checkFloatTensor, checkNumber, checkOptions } from "./argument_checks";
 import { gradients } from "./losses/reduce";
+import { layerNormHostBackward, layerNormHostForward } from "./layer_norm_host";
 
 /** Trailing tensors: the weight when hasWeight, then the bias when hasBias. */
 type LayerNormArgs = [input: tf.Tensor, normalizedShape: number[], eps: number, hasWeight: boolean, hasBias: boolean, ...params: tf.Tensor[]];
+
+/** Host loops on wasm up to this many elements (measured crossover with the tfjs kernels: 4096 to 8192). */
+const WASM_HOST_LIMIT = 4096;
 
 export const LayerNormF = defineFunction<LayerNormArgs>({
   name: "LayerNorm",
   inputNames: ["input", "normalizedShape", "eps", "hasWeight", "hasBias", "weight", "bias"],
   forward(ctx, x, normalizedShape, eps, hasWeight, hasBias, ...params) {
+    const weight = hasWeight ? params[0]! : null;
+    const bias = hasBias ? params[hasWeight ? 1 : 0]! : null;
+    const host = hostBackendFor(x.size, WASM_HOST_LIMIT);
+    if (host) return layerNormHostForward(host, ctx, x, sizeOf(normalizedShape), eps, weight, bias);
     const axes = normalizedAxes(x.rank, normalizedShape.length);
     const centered = tf.sub(x, tf.mean(x, axes, true));
     const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), axes, true), eps));
     const xhat = tf.mul(centered, rstd);
-    const weight = hasWeight ? params[0]! : null;
-    const bias = hasBias ? params[hasWeight ? 1 : 0]! : null;
     ctx.saveForBackward(xhat, rstd, ...(weight ? [weight] : []));
     const scaled = weight ? tf.mul(xhat, weight) : xhat;
     return bias ? tf.add(scaled, bias) : scaled;
   },
   backward(ctx, dy) {
-    const [xhat, rstd, weight] = ctx.saved as [tf.Tensor, tf.Tensor, tf.Tensor | undefined];
     const [hasWeight, hasBias] = [ctx.attrs[3] as boolean, ctx.attrs[4] as boolean];
+    const needs = ctx.needsInputGrad;
+    const returned = (dx: tf.Tensor | null, dWeight: tf.Tensor | null, dBias: tf.Tensor | null) =>
+      hasWeight ? gradients(ctx.attrs.length, dx, null, null, null, null, dWeight, dBias) : gradients(ctx.attrs.length, dx, null, null, null, null, dBias);
+    if (ctx.attributes.has("host")) {
+      const wanted = { input: needs[0]!, weight: hasWeight && needs[5]!, bias: hasBias && needs[hasWeight ? 6 : 5]! };
+      return returned(...layerNormHostBackward(ctx, dy, sizeOf(ctx.attrs[1] as number[]), wanted));
+    }
+    const [xhat, rstd, weight] = ctx.saved as [tf.Tensor, tf.Tensor, tf.Tensor | undefined];
     const k = (ctx.attrs[1] as number[]).length;
     const axes = normalizedAxes(xhat.rank, k);
     const batchAxes = Array.from({ length: xhat.rank - k }, (_, i) => i);
-    const needs = ctx.needsInputGrad;
     let dx: tf.Tensor | null = null;
     if (needs[0]) {
       const g = weight ? tf.mul(dy, weight) : dy;
@@ -42,11 +56,13 @@ export const LayerNormF = defineFunction<LayerNormArgs>({
     const sumBatch = (t: tf.Tensor) => (batchAxes.length === 0 ? t : tf.sum(t, batchAxes));
     const dWeight = hasWeight && needs[5] ? sumBatch(tf.mul(dy, xhat)) : null;
     const dBias = hasBias && needs[hasWeight ? 6 : 5] ? sumBatch(dy) : null;
-    return hasWeight ? gradients(ctx.attrs.length, dx, null, null, null, null, dWeight, dBias) : gradients(ctx.attrs.length, dx, null, null, null, null, dBias);
+    return returned(dx, dWeight, dBias);
   },
   symbolic: (g, x, normalizedShape, eps, hasWeight, hasBias, ...params) => layerNormOnnx(g, x, normalizedShape, eps, hasWeight, hasBias, params),
   lower: (g, x, normalizedShape, eps, hasWeight, hasBias, ...params) => layerNormOnnx(g, x, normalizedShape, eps, hasWeight, hasBias, params),
 });
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 function normalizedAxes(rank: number, k: number): number[] {
   return Array.from({ length: k }, (_, i) => rank - k + i);

@@ -1,23 +1,32 @@
 /**
  * log_softmax(x, dim) = x − logΣexp(x) along dim; dx = dy − e^y·Σ_dim dy from the saved output
- * (e^y is the softmax, recomputed rather than kept).
+ * (e^y is the softmax, recomputed rather than kept). On cpu, and on wasm for small tensors,
+ * softmax_host.ts computes both in loops over the storage.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
+import { hostBackendFor } from "../host/host_tensors";
 import { checkFloatTensor } from "./argument_checks";
 import { applyAlong, softmaxDim } from "./softmax";
+import { logSoftmaxBackwardHost, logSoftmaxHost } from "./softmax_host";
+
+/** Host loops on wasm up to this many elements (measured crossover with the tfjs kernels, six in forward: 2048 to 4096). */
+const WASM_HOST_LIMIT = 2048;
 
 export const LogSoftmaxF = defineFunction<[tf.Tensor, number]>({
   name: "LogSoftmax",
   inputNames: ["input", "dim"],
   forward(ctx, x, dim) {
-    const y = dim === x.rank - 1 ? tf.logSoftmax(x) : logSoftmaxAlong(x, dim);
+    const host = hostBackendFor(x.size, WASM_HOST_LIMIT);
+    const y = host ? logSoftmaxHost(host, x, dim) : dim === x.rank - 1 ? tf.logSoftmax(x) : logSoftmaxAlong(x, dim);
     ctx.saveForBackward(y);
     return y;
   },
   backward(ctx, dy) {
     const [y] = ctx.saved as [tf.Tensor];
     const dim = ctx.attrs[1] as number;
+    const host = hostBackendFor(y.size, WASM_HOST_LIMIT);
+    if (host) return logSoftmaxBackwardHost(host, y, dy, dim);
     return tf.sub(dy, tf.mul(tf.exp(y), tf.sum(dy, dim, true)));
   },
   symbolic: (g, x, dim) => g.op("LogSoftmax", x, { axis_i: dim }),

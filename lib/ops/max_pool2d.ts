@@ -12,10 +12,13 @@
  * windows: where they tile the input (stride = kernel, no padding: LeNet's pools) as a reshape,
  * otherwise as channels of a one-hot conv (pool_windows.ts, which also takes dilation). Either way
  * tf.argMax finds each window's first maximum, saved as an int32 index, and oneHot routes dy back
- * (by the reshape, or by the conv's transpose).
+ * (by the reshape, or by the conv's transpose). On cpu and wasm, max_pool2d_host.ts does it all
+ * with loops over the tensors' storage, as PyTorch's CPU kernel does.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
+import { hostBackend } from "../host/host_tensors";
+import { maxPool2dHostBackward, maxPool2dHostForward } from "./max_pool2d_host";
 import { FLOAT32_MAX, tapsBack, windowTaps, type Geometry } from "./pool_windows";
 import { booleanOf, checkInput4d, outputLength, pairOf, show, type Pads, type Pair } from "./window";
 
@@ -27,6 +30,10 @@ export const MaxPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, Pair, b
   forward(ctx, x, kernel, stride, pads, dilation, ceilMode) {
     const g = poolGeometry(OP, x, kernel, stride, pads, dilation, ceilMode);
     ctx.attributes.set("geometry", g);
+    const host = hostBackend();
+    if (host) return maxPool2dHostForward(host, ctx, x, g);
+    // tfjs-backend-wasm's Transpose and Conv2D throw "divide by zero" on an empty batch, which has nothing to pool.
+    if (x.size === 0) return tf.zeros([...x.shape.slice(0, 2), ...g.out]);
     if (tiles(g)) {
       const [n, c, h, w] = x.shape;
       const [oh, ow] = g.out;
@@ -48,6 +55,8 @@ export const MaxPool2dF = defineFunction<[tf.Tensor4D, Pair, Pair, Pads, Pair, b
   },
   backward(ctx, dy) {
     const g = ctx.attributes.get("geometry") as Geometry;
+    if (ctx.attributes.has("host")) return maxPool2dHostBackward(ctx, dy, g);
+    if (dy.size === 0) return tf.zeros(g.input);
     if (ctx.attributes.get("tiles") === true) {
       const [argmax] = ctx.saved as [tf.Tensor1D];
       const [n, c, h, w] = g.input;

@@ -8,7 +8,8 @@
  * window position, nothing beside a convolution's. A tap in the padding reads the conv's zero, to
  * which `fill` (−∞ for a max) is added. ±∞ would spread NaN over the other taps of its windows
  * (∞·0), so the input is clipped to ±FLOAT32_MAX first and the caller restores ±∞ in what it
- * computes from the taps (max_pool2d: a max of ±FLOAT32_MAX is ±∞). A NaN makes its windows NaN.
+ * computes from the taps (max_pool2d: a max of ±FLOAT32_MAX is ±∞). A NaN makes its windows NaN on
+ * cpu; tfjs-backend-wasm's kernels skip it (its host path, max_pool2d_host.ts, takes it as torch does).
  */
 import * as tf from "@tensorflow/tfjs";
 import { explicitPadding, type Pads, type Pair } from "./window";

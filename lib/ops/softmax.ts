@@ -1,23 +1,35 @@
 /**
  * softmax(x, dim) = e^(x − max) / Σ e^(x − max) along dim; dx = y·(dy − Σ_dim dy·y) from the
  * saved output. tfjs's own softmax works on the last axis only, so another dim is written out.
+ * On cpu, and on wasm for small tensors, softmax_host.ts computes both in loops over the storage.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
+import { hostBackendFor } from "../host/host_tensors";
 import { warnOnce } from "../warnings";
+import { softmaxBackwardHost, softmaxHost } from "./softmax_host";
 import { checkDim, checkFloatTensor } from "./argument_checks";
+
+/**
+ * Host loops on wasm up to this many elements (measured crossover with the tfjs kernels: 512 to
+ * 1024 for the last dim, one Softmax kernel; 2048 to 4096 for another, five kernels).
+ */
+const wasmHostLimit = (x: tf.Tensor, dim: number) => (dim === x.rank - 1 ? 512 : 2048);
 
 export const SoftmaxF = defineFunction<[tf.Tensor, number]>({
   name: "Softmax",
   inputNames: ["input", "dim"],
   forward(ctx, x, dim) {
-    const y = dim === x.rank - 1 ? tf.softmax(x) : softmaxAlong(x, dim);
+    const host = hostBackendFor(x.size, wasmHostLimit(x, dim));
+    const y = host ? softmaxHost(host, x, dim) : dim === x.rank - 1 ? tf.softmax(x) : softmaxAlong(x, dim);
     ctx.saveForBackward(y);
     return y;
   },
   backward(ctx, dy) {
     const [y] = ctx.saved as [tf.Tensor];
     const dim = ctx.attrs[1] as number;
+    const host = hostBackendFor(y.size, wasmHostLimit(y, dim));
+    if (host) return softmaxBackwardHost(host, y, dy, dim);
     return tf.mul(y, tf.sub(dy, tf.sum(tf.mul(dy, y), dim, true)));
   },
   symbolic: (g, x, dim) => g.op("Softmax", x, { axis_i: dim }),

@@ -11,7 +11,10 @@
  * loss Σ output². tfjs-backend-wasm has no Conv2DBackpropFilter kernel, so its autodiff of conv2d
  * fails: those cells say so.
  *
- *   npx tsx test/bench/conv.ts [--backends cpu,wasm] [--batch 32] [--steps 10] [--warmup 2]
+ *   npx tsx test/bench/conv.ts [--backends cpu,wasm] [--batch 32] [--steps 10] [--warmup 2] [--only max_pool2d,avg_pool2d]
+ *
+ * --only keeps the rows whose name starts with one of its comma-separated words (cpu's conv2d
+ * rows take minutes).
  *
  * Each cell: warm-up steps, then timed steps (cpu and wasm compute synchronously; the gradients
  * are read back with dataSync so the step is finished); the table shows the median ms per step.
@@ -39,6 +42,7 @@ const BACKENDS = arg("backends", "cpu,wasm").split(",") as BackendChoice[];
 const BATCH = Number(arg("batch", "32"));
 const STEPS = Number(arg("steps", "10"));
 const WARMUP = Number(arg("warmup", "2"));
+const ONLY = arg("only", "").split(",").filter((w) => w !== "");
 
 class LeNet extends Module {
   readonly conv1 = new Conv2d(1, 6, 5, { padding: 2, generator: new Generator(1) });
@@ -113,6 +117,7 @@ function timeAll(steps: (() => tf.Tensor[])[]): (number | string)[] {
 type Cell = number | string;
 const rows: { backend: string; what: string; gradlab: Cell; nchw: Cell; nhwc: Cell }[] = [];
 const row = (backend: string, what: string, gradlab: () => tf.Tensor[], nchw: () => tf.Tensor[], nhwc: (() => tf.Tensor[]) | null) => {
+  if (ONLY.length > 0 && !ONLY.some((w) => what.startsWith(w))) return;
   const [a, b, c] = timeAll(nhwc ? [gradlab, nchw, nhwc] : [gradlab, nchw]);
   rows.push({ backend, what, gradlab: a!, nchw: b!, nhwc: c ?? "-" });
 };

@@ -1,13 +1,17 @@
 /**
  * Each layer op's forward + backward against tfjs autodiff of the same expression (issue 11,
- * item 7: "every op no slower than tfjs autodiff of the same expression"), on cpu and wasm.
- * Times tf.grad(x ↦ Σ op(x)·u) over a [batch, features] input; median of --reps runs after warm-up.
+ * item 7: "every op no slower than tfjs autodiff of the same expression"), on cpu and wasm; the
+ * cases, data and timer are in layer_op_cases.ts.
  *
- *   node --import tsx test/bench/layer_ops.ts [--batch 256] [--features 128] [--reps 30] [--backends cpu,wasm] [--only relu,gelu]
+ *   node --import tsx test/bench/layer_ops.ts [--batch 256] [--features 128] [--blocks 11] [--backends cpu,wasm] [--only relu,maxPool2d]
+ *
+ * --only keeps the ops whose name starts with one of its comma-separated words.
  */
+import { loadavg } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import * as F from "../../lib/nn/functional";
+import { disposeData, layerOpCases, layerOpData, timeInterleaved } from "./layer_op_cases";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -15,73 +19,20 @@ const arg = (name: string, fallback: string) => {
 };
 const batch = Number(arg("batch", "256"));
 const features = Number(arg("features", "128"));
-const reps = Number(arg("reps", "30"));
+const blocks = Number(arg("blocks", "11"));
 const backends = arg("backends", "cpu,wasm").split(",");
-const only = arg("only", "");
-
-type Op = (x: tf.Tensor) => tf.Tensor;
-const SQRT1_2 = Math.SQRT1_2;
-
-function cases(target: tf.Tensor, probs: tf.Tensor, y: tf.Tensor, w: tf.Tensor, b: tf.Tensor): [string, Op, Op][] {
-  // The one-hot is built inside the expression, as crossEntropy and nllLoss build their mask each call.
-  const onehot = () => tf.oneHot(target as tf.Tensor1D, features);
-  return [
-    ["relu", F.relu, tf.relu],
-    ["leakyRelu(0.1)", (x) => F.leakyRelu(x, 0.1), (x) => tf.leakyRelu(x, 0.1)],
-    ["sigmoid", F.sigmoid, tf.sigmoid],
-    ["tanh", F.tanh, tf.tanh],
-    ["gelu", (x) => F.gelu(x), (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, SQRT1_2))))],
-    ["gelu(tanh)", (x) => F.gelu(x, { approximate: "tanh" }), (x) => tf.mul(x, tf.sigmoid(tf.mul(2 * Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))],
-    ["softmax(-1)", (x) => F.softmax(x, -1), (x) => tf.softmax(x)],
-    ["logSoftmax(-1)", (x) => F.logSoftmax(x, -1), (x) => tf.logSoftmax(x)],
-    ["softmax(0)", (x) => F.softmax(x, 0), (x) => { const e = tf.exp(tf.sub(x, tf.max(x, 0, true))); return tf.div(e, tf.sum(e, 0, true)); }],
-    ["layerNorm", (x) => F.layerNorm(x, [features], { weight: w, bias: b }), (x) => {
-      const c = tf.sub(x, tf.mean(x, -1, true));
-      return tf.add(tf.mul(tf.mul(c, tf.rsqrt(tf.add(tf.mean(tf.square(c), -1, true), 1e-5))), w), b);
-    }],
-    ["dropout(0.3)", (x) => F.dropout(x, 0.3), (x) => tf.mul(x, tf.mul(tf.cast(tf.greaterEqual(tf.randomUniform(x.shape), 0.3), "float32"), 1 / 0.7))],
-    ["crossEntropy", (x) => F.crossEntropy(x, target), (x) => tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(x), onehot()), 1)))],
-    ["crossEntropy(probs)", (x) => F.crossEntropy(x, probs), (x) => tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(x), probs), 1)))],
-    ["nllLoss", (x) => F.nllLoss(x, target), (x) => tf.neg(tf.mean(tf.sum(tf.mul(x, onehot()), 1)))],
-    ["bceWithLogits", (x) => F.binaryCrossEntropyWithLogits(x, y), (x) => tf.mean(tf.add(tf.sub(tf.relu(x), tf.mul(x, y)), tf.log1p(tf.exp(tf.neg(tf.abs(x))))))],
-  ];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function time(op: Op, x: tf.Tensor, u: tf.Tensor): number {
-  const step = () => tf.tidy(() => {
-    const g = tf.grad((a: tf.Tensor) => { const out = op(a); return out.rank === 0 ? out : tf.sum(tf.mul(out, u)); })(x);
-    g.dataSync();
-  });
-  for (let i = 0; i < 5; i++) step();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    step();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
+const only = arg("only", "").split(",").filter((w) => w !== "");
 
 for (const backend of backends) {
   await tf.setBackend(backend);
   await tf.ready();
-  const x = tf.randomNormal([batch, features]);
-  const u = tf.randomNormal([batch, features]);
-  const target = tf.randomUniform([batch], 0, features, "int32");
-  const probs = tf.softmax(tf.randomNormal([batch, features]));
-  const y = tf.randomUniform([batch, features]);
-  const [w, b] = [tf.randomNormal([features]), tf.randomNormal([features])];
-  console.log(`\n${backend}, [${batch}, ${features}], forward + backward, median of ${reps} (ms)`);
-  console.log(`${"op".padEnd(22)}${"gradlab".padStart(10)}${"autodiff".padStart(10)}${"ratio".padStart(8)}`);
-  for (const [name, ours, theirs] of cases(target, probs, y, w, b)) {
-    if (only && !only.split(",").includes(name)) continue;
-    const [a, t] = [time(ours, x, u), time(theirs, x, u)];
-    console.log(`${name.padEnd(22)}${a.toFixed(3).padStart(10)}${t.toFixed(3).padStart(10)}${(a / t).toFixed(2).padStart(8)}`);
+  const data = layerOpData(batch, features);
+  console.log(`\n${backend}, [${batch}, ${features}], forward + backward, ms of CPU time per step (median of ${blocks} blocks); load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+  console.log(`${"op".padEnd(24)}${"gradlab".padStart(10)}${"autodiff".padStart(10)}${"ratio".padStart(8)}`);
+  for (const [name, ours, theirs] of layerOpCases(F, data)) {
+    if (only.length > 0 && !only.some((w) => name.startsWith(w))) continue;
+    const [a, t] = timeInterleaved([ours, theirs], data, blocks) as [number, number];
+    console.log(`${name.padEnd(24)}${a.toFixed(3).padStart(10)}${t.toFixed(3).padStart(10)}${(a / t).toFixed(2).padStart(8)}`);
   }
-  tf.dispose([x, u, target, probs, y, w, b]);
+  disposeData(data);
 }

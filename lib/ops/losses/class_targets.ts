@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { describe } from "../../function";
+import { hostBackend } from "../../host/host_tensors";
 import { formatShape } from "../../shape";
 import { syncReadProblem } from "../../sync_read";
 import { checkFloatTensor } from "../argument_checks";
@@ -14,12 +15,14 @@ import { checkFloatTensor } from "../argument_checks";
 export function toRows(x: tf.Tensor): tf.Tensor2D {
   if (x.rank === 1) return tf.reshape(x, [1, x.shape[0]!]);
   if (x.rank === 2) return x as tf.Tensor2D;
+  // tfjs-backend-wasm 4.22's Transpose throws "divide by zero" on an empty tensor, which has no order to change.
+  if (x.size === 0) return tf.reshape(x, [-1, x.shape[1]!]);
   const perm = [0, ...x.shape.slice(2).map((_, i) => i + 2), 1];
   return tf.reshape(tf.transpose(x, perm), [-1, x.shape[1]!]);
 }
 
 export function fromRows(rows: tf.Tensor, shape: readonly number[]): tf.Tensor {
-  if (shape.length <= 2) return tf.reshape(rows, [...shape]);
+  if (shape.length <= 2 || rows.size === 0) return tf.reshape(rows, [...shape]);
   const [n, c, ...rest] = shape as number[];
   const channelsLast = tf.reshape(rows, [n!, ...rest, c!]);
   const perm = [0, shape.length - 1, ...rest.map((_, i) => i + 1)];
@@ -44,7 +47,8 @@ export function checkIgnoreIndex(op: string, ignoreIndex: unknown): number {
 
 /**
  * Class-index targets: int32, the right shape, every value a class or ignoreIndex. Reads the
- * target's smallest and largest index back (one sync read of two numbers per call).
+ * target's smallest and largest index: on cpu and wasm in one loop over its storage, elsewhere by
+ * two reductions and one sync read of two numbers per call.
  */
 export function checkClassIndices(op: string, input: tf.Tensor, target: tf.Tensor, ignoreIndex: number): void {
   const expected = targetShapeFor(input.shape);
@@ -59,18 +63,35 @@ export function checkClassIndices(op: string, input: tf.Tensor, target: tf.Tenso
   // ignored (its row of the class mask is all 0).
   if (target.size === 0 || syncReadProblem() !== null) return;
   const classes = input.shape[input.rank === 1 ? 0 : 1]!;
-  // One read of two numbers: the smallest and largest index, with ignored rows read as class 0
-  // (always a valid class), so an ignoreIndex outside [0, C) is never reported.
-  const bounds = tf.tidy(() => {
-    const kept = tf.where(tf.notEqual(target, ignoreIndex), target, tf.zerosLike(target));
-    return tf.stack([tf.min(kept), tf.max(kept)]);
-  });
-  const [lo, hi] = Array.from(bounds.dataSync()) as [number, number];
-  bounds.dispose();
+  // The smallest and largest index, with ignored rows read as class 0 (always a valid class), so
+  // an ignoreIndex outside [0, C) is never reported.
+  const [lo, hi] = indexBounds(target, ignoreIndex);
   const bad = lo < 0 ? lo : hi >= classes ? hi : null;
   if (bad !== null) {
     throw new RangeError(`${op}: target holds class index ${bad}, expected indices in [0, ${classes}) or ignoreIndex (${ignoreIndex})`);
   }
+}
+
+function indexBounds(target: tf.Tensor, ignoreIndex: number): [number, number] {
+  const host = hostBackend();
+  if (host) {
+    const indices = host.i32(target);
+    let [lo, hi] = [0, 0];
+    for (let i = 0; i < indices.length; i++) {
+      const t = indices[i]!;
+      if (t === ignoreIndex) continue;
+      if (t < lo) lo = t;
+      else if (t > hi) hi = t;
+    }
+    return [lo, hi];
+  }
+  const bounds = tf.tidy(() => {
+    const kept = tf.where(tf.notEqual(target, ignoreIndex), target, tf.zerosLike(target));
+    return tf.stack([tf.min(kept), tf.max(kept)]);
+  });
+  const values = Array.from(bounds.dataSync()) as [number, number];
+  bounds.dispose();
+  return values;
 }
 
 /** A per-class weight: float32 [C]. */

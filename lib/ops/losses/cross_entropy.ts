@@ -10,13 +10,16 @@
  *   probabilities: r·w_c·((1 − ε)·p_ic + ε/C), and d/dp = −(1 − ε)·r·w_c·logp_ic.
  * "mean" divides by Σ w[tᵢ] over rows not ignored (indices; torch 1.13 uses it for the smoothing
  * term too) or by the row count (probabilities). The weight gets no gradient (torch has none).
+ * With class indices on cpu and wasm, cross_entropy_host.ts computes the same in two loops.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../../function";
 import type { SymbolicGraph, SymbolicValue } from "../../onnx/symbolic";
 import { formatShape } from "../../shape";
+import { hostBackend } from "../../host/host_tensors";
 import { checkNumber, checkOptions, checkReduction, type Reduction } from "../argument_checks";
 import { gradients, reduceLoss, sumAll } from "./reduce";
+import { crossEntropyHostBackward, crossEntropyHostForward } from "./cross_entropy_host";
 import { checkClassIndices, checkClassInput, checkClassWeight, checkIgnoreIndex, fromRows, targetMask, targetShapeFor, toRows } from "./class_targets";
 
 /** The class weight, when given, is the one trailing tensor. */
@@ -26,6 +29,8 @@ export const CrossEntropyF = defineFunction<CrossEntropyArgs>({
   name: "CrossEntropy",
   inputNames: ["input", "target", "reduction", "ignoreIndex", "labelSmoothing", "weight"],
   forward(ctx, input, target, reduction, ignoreIndex, eps, weight) {
+    const host = hostBackend();
+    if (host && target.dtype === "int32") return crossEntropyHostForward(host, ctx, input, target, reduction, ignoreIndex, eps, weight);
     const logp = tf.logSoftmax(toRows(input));
     const [m, classes] = logp.shape;
     let perRow: tf.Tensor;
@@ -58,6 +63,7 @@ export const CrossEntropyF = defineFunction<CrossEntropyArgs>({
     return reduceLoss(perRow, reduction, targetShapeFor(input.shape), denominator);
   },
   backward(ctx, dy) {
+    if (ctx.attributes.has("host")) return gradients(ctx.attrs.length, ctx.needsInputGrad[0] ? crossEntropyHostBackward(ctx, dy) : null);
     const reduction = ctx.attrs[2] as Reduction;
     const eps = ctx.attrs[4] as number;
     const [logp, coefficient, denominator, w] = ctx.saved as tf.Tensor[];

@@ -2,12 +2,15 @@
  * nll_loss with torch.nn.functional.nll_loss's semantics: input holds log-probabilities [C],
  * [N, C] or [N, C, d1, …]; loss_i = −w[tᵢ]·input[i, tᵢ] (0 where tᵢ = ignoreIndex), reduced
  * "mean" (÷ Σ w[tᵢ] over rows not ignored) | "sum" | "none". dinput = −r·w[tᵢ]·onehot(tᵢ).
+ * On cpu and wasm nll_loss_host.ts computes it with loops over the tensors' storage.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../../function";
 import type { SymbolicGraph, SymbolicValue } from "../../onnx/symbolic";
+import { hostBackend } from "../../host/host_tensors";
 import { checkOptions, checkReduction, type Reduction } from "../argument_checks";
 import { gradients, reduceLoss, sumAll } from "./reduce";
+import { nllLossHostBackward, nllLossHostForward } from "./nll_loss_host";
 import { checkClassIndices, checkClassInput, checkClassWeight, checkIgnoreIndex, fromRows, targetMask, targetShapeFor, toRows } from "./class_targets";
 
 /** The class weight, when given, is the one trailing tensor. */
@@ -17,6 +20,8 @@ export const NllLossF = defineFunction<NllArgs>({
   name: "NllLoss",
   inputNames: ["input", "target", "reduction", "ignoreIndex", "weight"],
   forward(ctx, input, target, reduction, ignoreIndex, weight) {
+    const host = hostBackend();
+    if (host && target.dtype === "int32") return nllLossHostForward(host, ctx, input, target, reduction, ignoreIndex, weight);
     const rows = toRows(input);
     const [m, classes] = rows.shape;
     const kept = tf.reshape(tf.cast(tf.notEqual(target, ignoreIndex), "float32"), [m, 1]);
@@ -29,6 +34,7 @@ export const NllLossF = defineFunction<NllArgs>({
     return reduceLoss(perRow, reduction, targetShapeFor(input.shape), denominator);
   },
   backward(ctx, dy) {
+    if (ctx.attributes.has("host")) return gradients(ctx.attrs.length, ctx.needsInputGrad[0] ? nllLossHostBackward(ctx, dy) : null);
     const reduction = ctx.attrs[2] as Reduction;
     const [picked, denominator] = ctx.saved as [tf.Tensor2D, tf.Scalar];
     const m = picked.shape[0];

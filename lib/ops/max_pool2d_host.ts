@@ -1,0 +1,75 @@
+/**
+ * max_pool2d as loops over host memory (cpu and wasm), PyTorch's CPU kernel (cpu_max_pool) line
+ * for line: each window, clipped to the input (padding is −∞, so never a maximum), is scanned
+ * row by row from −∞, and an element replaces the maximum when it is greater or NaN. So the
+ * first of equal maxima wins, an all −∞ window gives −∞ with its first element's index, and a NaN
+ * is the window's maximum. Forward keeps each window's index; backward adds dy there. This
+ * replaces the generic path's one-hot conv of window taps (and its transpose), which is how that
+ * path gets torch's routing from tfjs kernels, at a cost of K multiply-adds per tap.
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { FunctionCtx } from "../function";
+import { tensorFromInfo, type HostBackend } from "../host/host_tensors";
+import type { Geometry } from "./pool_windows";
+
+interface HostState {
+  host: HostBackend;
+  /** Per output element, the flat input index of its window's maximum (−1: a window with no input element). */
+  argmax: Int32Array;
+}
+
+export function maxPool2dHostForward(host: HostBackend, ctx: FunctionCtx, x: tf.Tensor4D, g: Geometry): tf.Tensor4D {
+  const [n, c, h, w] = g.input;
+  const [oh, ow] = g.out;
+  const [kh, kw] = g.kernel;
+  const [sh, sw] = g.stride;
+  const [dh, dw] = g.dilation;
+  const [top, left] = g.pads;
+  const info = host.alloc([n, c, oh, ow]);
+  const [xs, ys] = [host.f32(x), host.f32(info)];
+  const argmax = new Int32Array(ys.length);
+  let o = 0;
+  for (let plane = 0; plane < n * c; plane++) {
+    const offset = plane * h * w;
+    for (let i = 0; i < oh; i++) {
+      // The window's rows: from its first inside the input (a multiple of the dilation past its start) to its end, clipped.
+      let r0 = i * sh - top;
+      const r1 = Math.min(r0 + (kh - 1) * dh + 1, h);
+      while (r0 < 0) r0 += dh;
+      for (let j = 0; j < ow; j++, o++) {
+        let c0 = j * sw - left;
+        const c1 = Math.min(c0 + (kw - 1) * dw + 1, w);
+        while (c0 < 0) c0 += dw;
+        let best = -Infinity;
+        let index = r0 < r1 && c0 < c1 ? offset + r0 * w + c0 : -1;
+        for (let r = r0; r < r1; r += dh) {
+          for (let col = c0, k = offset + r * w + c0; col < c1; col += dw, k += dw) {
+            const v = xs[k]!;
+            if (v > best || v !== v) {
+              best = v;
+              index = k;
+            }
+          }
+        }
+        ys[o] = best;
+        argmax[o] = index;
+      }
+    }
+  }
+  ctx.attributes.set("host", { host, argmax } satisfies HostState);
+  return tensorFromInfo(info) as tf.Tensor4D;
+}
+
+/** The input's gradient, after maxPool2dHostForward (ctx.attributes has "host"). */
+export function maxPool2dHostBackward(ctx: FunctionCtx, dy: tf.Tensor, g: Geometry): tf.Tensor4D {
+  const { host, argmax } = ctx.attributes.get("host") as HostState;
+  // The allocation before the views: on wasm a new allocation may move the heap under them.
+  const info = host.alloc(g.input);
+  const [dys, dx] = [host.f32(dy), host.f32(info)];
+  dx.fill(0);
+  for (let o = 0; o < argmax.length; o++) {
+    const index = argmax[o]!;
+    if (index >= 0) dx[index] = dx[index]! + dys[o]!;
+  }
+  return tensorFromInfo(info) as tf.Tensor4D;
+}

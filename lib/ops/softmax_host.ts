@@ -1,0 +1,98 @@
+/**
+ * softmax and log_softmax along any dim as loops over host memory (cpu and wasm), the formulas of
+ * softmax.ts and log_softmax.ts in place of their tfjs kernels (log_softmax's forward alone is six:
+ * max, sub, exp, sum, log, sub). The tensor is read as [outer, D, inner] around the dim: row
+ * (o, i) holds D elements inner apart, so no transpose is needed for any dim. Row sums in float64.
+ */
+import type * as tf from "@tensorflow/tfjs";
+import { tensorFromInfo, type HostBackend } from "../host/host_tensors";
+
+/** The rows of a softmax along `dim`: `outer`·`inner` of them, of `size` elements `inner` apart. */
+interface Rows {
+  outer: number;
+  size: number;
+  inner: number;
+}
+
+function rowsAlong(shape: readonly number[], dim: number): Rows {
+  const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+  return { outer: product(shape.slice(0, dim)), size: shape[dim]!, inner: product(shape.slice(dim + 1)) };
+}
+
+/** y = e^(x − max) / Σ e^(x − max) along dim. */
+export function softmaxHost(host: HostBackend, x: tf.Tensor, dim: number): tf.Tensor {
+  const { outer, size, inner } = rowsAlong(x.shape, dim);
+  const info = host.alloc(x.shape);
+  const [xs, ys] = [host.f32(x), host.f32(info)];
+  for (let o = 0; o < outer; o++) {
+    for (let s = 0; s < inner; s++) {
+      const start = o * size * inner + s;
+      const end = start + size * inner;
+      let max = -Infinity;
+      for (let i = start; i < end; i += inner) if (xs[i]! > max) max = xs[i]!;
+      let sum = 0;
+      for (let i = start; i < end; i += inner) {
+        const e = Math.exp(xs[i]! - max);
+        ys[i] = e;
+        sum += e;
+      }
+      const scale = 1 / sum;
+      for (let i = start; i < end; i += inner) ys[i] = ys[i]! * scale;
+    }
+  }
+  return tensorFromInfo(info);
+}
+
+/** dx = y·(dy − Σ dy·y) along dim. */
+export function softmaxBackwardHost(host: HostBackend, y: tf.Tensor, dy: tf.Tensor, dim: number): tf.Tensor {
+  const { outer, size, inner } = rowsAlong(y.shape, dim);
+  const info = host.alloc(y.shape);
+  const [ys, dys, dx] = [host.f32(y), host.f32(dy), host.f32(info)];
+  for (let o = 0; o < outer; o++) {
+    for (let s = 0; s < inner; s++) {
+      const start = o * size * inner + s;
+      const end = start + size * inner;
+      let dot = 0;
+      for (let i = start; i < end; i += inner) dot += dys[i]! * ys[i]!;
+      for (let i = start; i < end; i += inner) dx[i] = ys[i]! * (dys[i]! - dot);
+    }
+  }
+  return tensorFromInfo(info);
+}
+
+/** y = (x − max) − log Σ e^(x − max) along dim, as tfjs's logSoftmax and torch compute it. */
+export function logSoftmaxHost(host: HostBackend, x: tf.Tensor, dim: number): tf.Tensor {
+  const { outer, size, inner } = rowsAlong(x.shape, dim);
+  const info = host.alloc(x.shape);
+  const [xs, ys] = [host.f32(x), host.f32(info)];
+  for (let o = 0; o < outer; o++) {
+    for (let s = 0; s < inner; s++) {
+      const start = o * size * inner + s;
+      const end = start + size * inner;
+      let max = -Infinity;
+      for (let i = start; i < end; i += inner) if (xs[i]! > max) max = xs[i]!;
+      let sum = 0;
+      for (let i = start; i < end; i += inner) sum += Math.exp(xs[i]! - max);
+      const log = Math.log(sum);
+      for (let i = start; i < end; i += inner) ys[i] = xs[i]! - max - log;
+    }
+  }
+  return tensorFromInfo(info);
+}
+
+/** dx = dy − e^y·Σ dy along dim (e^y is the softmax). */
+export function logSoftmaxBackwardHost(host: HostBackend, y: tf.Tensor, dy: tf.Tensor, dim: number): tf.Tensor {
+  const { outer, size, inner } = rowsAlong(y.shape, dim);
+  const info = host.alloc(y.shape);
+  const [ys, dys, dx] = [host.f32(y), host.f32(dy), host.f32(info)];
+  for (let o = 0; o < outer; o++) {
+    for (let s = 0; s < inner; s++) {
+      const start = o * size * inner + s;
+      const end = start + size * inner;
+      let sum = 0;
+      for (let i = start; i < end; i += inner) sum += dys[i]!;
+      for (let i = start; i < end; i += inner) dx[i] = dys[i]! - Math.exp(ys[i]!) * sum;
+    }
+  }
+  return tensorFromInfo(info);
+}
