@@ -7,6 +7,7 @@
  */
 import { colCols, colRows, type ConvGeometry } from "../conv_geometry";
 import type { ColumnArea } from "./columns";
+import { align4, EmbeddedWasm } from "../embedded_wasm";
 import { IM2COL_WASM_BASE64 } from "./im2col_wasm";
 
 type Transform = (from: number, to: number, channels: number, height: number, width: number, kernelH: number, kernelW: number,
@@ -22,61 +23,24 @@ interface Im2colModule {
   base: number;
 }
 
-const WASM_PAGE_BYTES = 65536;
-
-let bytes: ArrayBuffer | undefined;
-/** Why the module cannot run here, once known: null when it can. */
-let unavailable: string | null | undefined;
+const embedded = new EmbeddedWasm("conv2d's im2col module", IM2COL_WASM_BASE64);
 let state: Im2colModule | undefined;
 
-function moduleBytes(): ArrayBuffer {
-  if (bytes === undefined) {
-    // atob, not Buffer: the same code runs under Node, Deno, tslab and in browsers.
-    const text = atob(IM2COL_WASM_BASE64);
-    // A plain ArrayBuffer: the BufferSource both Node's and Deno's TypeScript libs accept (as gemm/sgemm_module.ts).
-    const buffer = new ArrayBuffer(text.length);
-    const view = new Uint8Array(buffer);
-    for (let i = 0; i < text.length; i++) view[i] = text.charCodeAt(i);
-    bytes = buffer;
-  }
-  return bytes;
-}
-
 /**
- * Whether this engine runs the module: WebAssembly with 128-bit SIMD, and synchronous compilation
- * allowed (some browsers refuse it on their main thread for modules over 4 KB; this one is ≈4.3 KB).
- * Instantiates it, as first use would.
+ * Whether this engine runs the module (WebAssembly SIMD, synchronous compilation: EmbeddedWasm;
+ * this one is ≈4.3 KB). Instantiates it, as first use would.
  */
 export function im2colAvailable(): boolean {
-  if (unavailable === undefined) {
-    if (typeof WebAssembly !== "object" || !WebAssembly.validate(moduleBytes())) {
-      unavailable = "this engine lacks WebAssembly SIMD (128-bit)";
-    } else {
-      try {
-        state = instantiate();
-        unavailable = null;
-      } catch (e) {
-        unavailable = `this engine would not compile the module synchronously (${(e as Error).message})`;
-      }
-    }
-  }
-  return unavailable === null;
+  return embedded.available();
 }
 
 function instance(): Im2colModule {
   if (state !== undefined) return state;
-  if (!im2colAvailable()) throw new Error(`conv2d's im2col module: ${unavailable}; check im2colAvailable() and take the JavaScript columns`);
-  return state!;
-}
-
-function instantiate(): Im2colModule {
-  const exports = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {}).exports;
+  const exports = embedded.exports("check im2colAvailable() and take the JavaScript columns");
   const memory = exports.memory as WebAssembly.Memory;
-  const heapBase = (exports.__heap_base as WebAssembly.Global).value as number;
-  return { im2col: exports.im2col as Transform, col2im: exports.col2im as Transform, memory, heap: new Float32Array(memory.buffer), base: align4(heapBase / 4) };
+  state = { im2col: exports.im2col as Transform, col2im: exports.col2im as Transform, memory, heap: new Float32Array(memory.buffer), base: EmbeddedWasm.heapBase(exports) };
+  return state;
 }
-
-const align4 = (index: number): number => Math.ceil(index / 4) * 4;
 
 /** Float indices of the image and of its columns for a conv of geometry g. */
 function layout(m: Im2colModule, g: ConvGeometry): { imageAt: number; imageSize: number; colsAt: number } {
@@ -93,15 +57,7 @@ export const wasmColumns: ColumnArea = {
     const m = instance();
     const { colsAt } = layout(m, g);
     const floats = colsAt + colRows(g) * colCols(g);
-    if (floats > m.heap.length) {
-      const bytesNeeded = floats * 4;
-      try {
-        m.memory.grow(Math.ceil((bytesNeeded - m.memory.buffer.byteLength) / WASM_PAGE_BYTES));
-      } catch (e) {
-        throw new RangeError(`conv2d: one image's column matrix needs ${Math.ceil(bytesNeeded / 2 ** 20)} MiB of WebAssembly memory, more than this engine grants (${(e as Error).message})`);
-      }
-      m.heap = new Float32Array(m.memory.buffer);
-    }
+    if (floats > m.heap.length) m.heap = EmbeddedWasm.reserve("conv2d", m.memory, floats, "one image's column matrix") ?? m.heap;
     return { cols: m.heap, at: colsAt };
   },
   im2col(g, x, xOffset) {
