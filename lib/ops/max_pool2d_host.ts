@@ -9,6 +9,8 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { FunctionCtx } from "../function";
+import { gemmAvailable } from "../host/gemm/sgemm";
+import { align4, reserve, sgemmModule } from "../host/gemm/sgemm_module";
 import { tensorFromInfo, type HostBackend } from "../host/host_tensors";
 import type { Geometry } from "./pool_windows";
 
@@ -19,15 +21,24 @@ interface HostState {
 }
 
 export function maxPool2dHostForward(host: HostBackend, ctx: FunctionCtx, x: tf.Tensor4D, g: Geometry): tf.Tensor4D {
+  const [n, c] = g.input;
+  const [oh, ow] = g.out;
+  const info = host.alloc([n, c, oh, ow]);
+  const [xs, ys] = [host.f32(x), host.f32(info)];
+  const argmax = new Int32Array(ys.length);
+  (gemmAvailable() ? maxPoolInModule : maxPoolLoops)(xs, ys, argmax, g);
+  ctx.attributes.set("host", { host, argmax } satisfies HostState);
+  return tensorFromInfo(info) as tf.Tensor4D;
+}
+
+/** The loop itself, in JavaScript: where WebAssembly SIMD is missing, and the tests' second opinion. */
+export function maxPoolLoops(xs: Float32Array, ys: Float32Array, argmax: Int32Array, g: Geometry): void {
   const [n, c, h, w] = g.input;
   const [oh, ow] = g.out;
   const [kh, kw] = g.kernel;
   const [sh, sw] = g.stride;
   const [dh, dw] = g.dilation;
   const [top, left] = g.pads;
-  const info = host.alloc([n, c, oh, ow]);
-  const [xs, ys] = [host.f32(x), host.f32(info)];
-  const argmax = new Int32Array(ys.length);
   let o = 0;
   for (let plane = 0; plane < n * c; plane++) {
     const offset = plane * h * w;
@@ -56,8 +67,20 @@ export function maxPool2dHostForward(host: HostBackend, ctx: FunctionCtx, x: tf.
       }
     }
   }
-  ctx.attributes.set("host", { host, argmax } satisfies HostState);
-  return tensorFromInfo(info) as tf.Tensor4D;
+}
+
+/** The same loop compiled (lib/host/gemm/pool.c): x copied into the module's memory, y and argmax out. */
+export function maxPoolInModule(xs: Float32Array, ys: Float32Array, argmax: Int32Array, g: Geometry): void {
+  const [n, c, h, w] = g.input;
+  const module = sgemmModule();
+  const xAt = module.base;
+  const yAt = align4(xAt + xs.length);
+  const argmaxAt = align4(yAt + ys.length);
+  reserve(module, argmaxAt + argmax.length);
+  module.heap.set(xs, xAt);
+  module.maxPool2d(n * c, h, w, g.out[0], g.out[1], g.kernel[0], g.kernel[1], g.stride[0], g.stride[1], g.dilation[0], g.dilation[1], g.pads[0], g.pads[1], xAt * 4, yAt * 4, argmaxAt * 4);
+  ys.set(module.heap.subarray(yAt, yAt + ys.length));
+  argmax.set(new Int32Array(module.heap.buffer, argmaxAt * 4, argmax.length));
 }
 
 /** The input's gradient, after maxPool2dHostForward (ctx.attributes has "host"). */

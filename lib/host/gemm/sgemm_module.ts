@@ -19,10 +19,15 @@ export type AdamStepExport = (n: number, p: number, g: number, m: number, v: num
 export type SgdStepExport = (n: number, p: number, g: number, buf: number, lr: number, momentum: number, dampen: number,
   weightDecay: number, dampened: number, nesterov: number, maximize: number, first: number) => void;
 
+/** pool.c's max_pool2d: NCHW planes, the window geometry, then addresses in bytes of x, y and the int32 argmax. */
+export type MaxPool2dExport = (planes: number, h: number, w: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number,
+  dh: number, dw: number, top: number, left: number, x: number, y: number, argmax: number) => void;
+
 export interface SgemmModule {
   readonly sgemm: SgemmExport;
   readonly adamStep: AdamStepExport;
   readonly sgdStep: SgdStepExport;
+  readonly maxPool2d: MaxPool2dExport;
   /** Float32 view of the whole memory; replaced when the memory grows, so read it after reserve(). */
   heap: Float32Array;
   /** The first float index free for operands, 16-byte aligned (above the stack and the packing buffers). */
@@ -53,6 +58,7 @@ export function sgemmModule(): SgemmModule {
     sgemm: exports.sgemm as SgemmExport,
     adamStep: exports.adam_step as AdamStepExport,
     sgdStep: exports.sgd_step as SgdStepExport,
+    maxPool2d: exports.max_pool2d as MaxPool2dExport,
     heap: new Float32Array(memory.buffer),
     base: EmbeddedWasm.heapBase(exports),
   };
