@@ -21,6 +21,9 @@ export function describeEachBackend(name: string, body: (backend: NodeBackend) =
   for (const backend of NODE_BACKENDS) {
     describe(`${name} [${backend}]`, () => {
       before(async () => {
+        // A webgpu probe started while the file was collected switches the global backend and
+        // puts the previous one back when it answers: wait for it, or it would undo this choice.
+        await probed;
         await setBackend(backend);
       });
       body(backend);
