@@ -77,7 +77,22 @@ export function hostBackend(): HostBackend | null {
   if (setting === false) return null;
   const name = tf.getBackend();
   if (name !== "cpu" && name !== "wasm") return null;
-  return hostOf(tf.backend(), name);
+  const backend = tf.backend();
+  // Without the internals written() renews ids with, an in-place write would leave XNNPACK's
+  // packed copy of a weight stale: such a tfjs-backend-wasm gets the tfjs-kernel path throughout.
+  if (name === "wasm" && !renewsIds(backend as unknown as Partial<WasmBackend>)) return null;
+  return hostOf(backend, name);
+}
+
+/** Whether a wasm backend has what written() and the host views use (tfjs-backend-wasm 4.x's internals). */
+function renewsIds(backend: Partial<WasmBackend>): boolean {
+  return (
+    typeof backend.dataIdNextNumber === "number" &&
+    typeof backend.dataIdMap?.get === "function" &&
+    typeof backend.wasm?.tfjs?.disposeData === "function" &&
+    typeof backend.wasm?.tfjs?.registerTensor === "function" &&
+    typeof backend.typedArrayFromHeap === "function"
+  );
 }
 
 /** Whether gradlab's host loops are on (setHostKernels) and the current backend is cpu or wasm. */
