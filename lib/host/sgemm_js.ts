@@ -1,7 +1,8 @@
 /**
  * The float32 matrix product as plain JavaScript loops, with the WebAssembly sgemm's signature
- * (gemm/sgemm.ts): C = alpha·op(A)·op(B) [+ C] [+ bias on every row]. host_sgemm.ts runs it where
- * that module is unavailable (an engine without WebAssembly SIMD).
+ * (gemm/sgemm.ts): C = alpha·op(A)·op(B) [+ C] [+ bias on every row]. The host conv (conv_engine.ts)
+ * and the linear products (linear_products.ts) run it where that module is unavailable (an engine
+ * without WebAssembly SIMD).
  *
  * Two loop shapes keep the innermost index on contiguous memory whatever the transposes:
  *   op(B) = B     a row of C accumulates rows of B scaled by A's entries (four rows of B per pass,
@@ -9,7 +10,7 @@
  *   op(B) = Bᵀ    each C entry is a dot product of an A row with a stored B row (four B rows per
  *                 pass share each load of A).
  * Sums run in float64 and are rounded to float32 once, when C is written. Unlike the module, it
- * does not check its arguments (its one caller, conv_host.ts, derives them from checked shapes)
+ * does not check its arguments (its callers derive them from checked shapes)
  * and C must not overlap A or B (rows of C are written while A is still being read).
  */
 import type { SgemmArgs } from "./gemm/sgemm";
