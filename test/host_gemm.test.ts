@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { gemmAvailable, sgemm, type SgemmArgs } from "../lib/host/gemm/sgemm";
 import { sgemmModule } from "../lib/host/gemm/sgemm_module";
 import { Generator } from "../lib/random";
-import { referenceGemm } from "./support/gemm_reference";
+import { checkGemm, referenceGemm } from "./support/gemm_reference";
 import { wasmBuildToolsMissing } from "./support/wasm_build_tools";
 
 const GEMM_DIR = fileURLToPath(new URL("../lib/host/gemm/", import.meta.url));
@@ -23,46 +23,12 @@ const TRANSPOSES = [[false, false], [false, true], [true, false], [true, true]] 
 const g = new Generator(7);
 const random = (n: number) => g.uniformArray(n, -1, 1);
 
-function label(args: SgemmArgs): string {
-  const flags = [args.transA && "transA", args.transB && "transB", args.accumulate && "accumulate", args.bias && "bias",
-    args.alpha !== undefined && `alpha=${args.alpha}`].filter(Boolean);
-  return `${args.m}×${args.k}·${args.k}×${args.n}${flags.length ? ` (${flags.join(", ")})` : ""}`;
-}
-
 /** Dense operands for m×k·k×n with the given transposes (A stored k×m when transA, B n×k when transB). */
 function dense(m: number, n: number, k: number, transA: boolean, transB: boolean, extra: Partial<SgemmArgs> = {}): SgemmArgs {
   return { m, n, k, a: random(m * k), transA, b: random(k * n), transB, c: random(m * n), ...extra };
 }
 
-/**
- * Runs sgemm and checks C's m×n block against the reference, and that every other element of c
- * is as it was (NaN sentinels included).
- */
-function check(args: SgemmArgs): void {
-  const { m, n } = args;
-  const ldc = args.ldc ?? n;
-  const cOffset = args.cOffset ?? 0;
-  const expected = referenceGemm(args);
-  const before = args.c.slice();
-  sgemm(args);
-  const inBlock = new Uint8Array(args.c.length);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      const at = cOffset + i * ldc + j;
-      inBlock[at] = 1;
-      const got = args.c[at]!;
-      const want = expected.value[i * n + j]!;
-      if (!(Math.abs(got - want) <= expected.bound[i * n + j]!)) {
-        assert.fail(`${label(args)}: C[${i}][${j}] is ${got}, expected ${want} (round-off bound ${expected.bound[i * n + j]})`);
-      }
-    }
-  }
-  for (let at = 0; at < args.c.length; at++) {
-    if (!inBlock[at] && !Object.is(args.c[at], before[at])) {
-      assert.fail(`${label(args)}: c[${at}], outside C's block, changed from ${before[at]} to ${args.c[at]}`);
-    }
-  }
-}
+const check = (args: SgemmArgs) => checkGemm(sgemm, args);
 
 describe("host sgemm (WebAssembly SIMD)", () => {
   it("is available in Node 20 (WebAssembly with 128-bit SIMD)", () => {

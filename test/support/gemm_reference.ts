@@ -3,6 +3,7 @@
  * same arrays, offsets and leading dimensions the call gets, with a bound on the float32 round-off
  * of each element.
  */
+import assert from "node:assert/strict";
 import type { SgemmArgs } from "../../lib/host/gemm/sgemm";
 import { FLOAT32_UNIT_ROUNDOFF } from "./tolerances";
 
@@ -53,4 +54,41 @@ export function referenceGemm(args: SgemmArgs): GemmReference {
     }
   }
   return { value, bound };
+}
+
+/** "4×3·3×2 (transA, bias)": a product's sizes and options, for messages. */
+function gemmLabel(args: SgemmArgs): string {
+  const flags = [args.transA && "transA", args.transB && "transB", args.accumulate && "accumulate", args.bias && "bias",
+    args.alpha !== undefined && `alpha=${args.alpha}`].filter(Boolean);
+  return `${args.m}×${args.k}·${args.k}×${args.n}${flags.length ? ` (${flags.join(", ")})` : ""}`;
+}
+
+/**
+ * Runs `gemm` on `args` and checks C's m×n block against the reference, within its round-off
+ * bound, and that every other element of c is as it was (NaN sentinels included).
+ */
+export function checkGemm(gemm: (args: SgemmArgs) => void, args: SgemmArgs): void {
+  const { m, n } = args;
+  const ldc = args.ldc ?? n;
+  const cOffset = args.cOffset ?? 0;
+  const expected = referenceGemm(args);
+  const before = args.c.slice();
+  gemm(args);
+  const inBlock = new Uint8Array(args.c.length);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      const at = cOffset + i * ldc + j;
+      inBlock[at] = 1;
+      const got = args.c[at]!;
+      const want = expected.value[i * n + j]!;
+      if (!(Math.abs(got - want) <= expected.bound[i * n + j]!)) {
+        assert.fail(`${gemmLabel(args)}: C[${i}][${j}] is ${got}, expected ${want} (round-off bound ${expected.bound[i * n + j]})`);
+      }
+    }
+  }
+  for (let at = 0; at < args.c.length; at++) {
+    if (!inBlock[at] && !Object.is(args.c[at], before[at])) {
+      assert.fail(`${gemmLabel(args)}: c[${at}], outside C's block, changed from ${before[at]} to ${args.c[at]}`);
+    }
+  }
 }
