@@ -9,9 +9,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Parameter } from "../nn/parameter";
-import { hostBackend, ownStorage, type HostBackend } from "../host/host_tensors";
+import { ownStorage, type HostBackend } from "../host/host_tensors";
 import { gemmAvailable } from "../host/gemm/sgemm";
-import { adamHostStep, hostSteppable, type AdamHost } from "./host_steps";
+import { adamHostStep, type AdamHost } from "./host_steps";
 import { adamStepWasm } from "./optim_wasm";
 import { add, div, maximum, mul, neg, sqrt, sub } from "./kernels";
 import { boolean, finiteAtLeast0, Optimizer, type HyperSpec } from "./optimizer";
@@ -52,11 +52,7 @@ export abstract class AdamFamily extends Optimizer<AdamOptions> {
   /** Updates every parameter that has a gradient (a parameter without one keeps its step count). */
   step(): void {
     const group = this.paramGroups[0];
-    const host = hostBackend();
-    if (host !== null && group.params.every((p) => p.grad === null || hostSteppable(p))) {
-      for (const p of group.params) if (p.grad !== null) this.#hostStep(host, p);
-      return;
-    }
+    if (this.stepOnHost((host, p) => this.#hostStep(host, p))) return;
     const { lr, eps, weightDecay, amsgrad, maximize } = group;
     const [beta1, beta2] = group.betas;
     tf.tidy(() => {

@@ -20,7 +20,6 @@ export function hostSteppable(p: Parameter): boolean {
   return g !== null && g.dtype === "float32" && p.value.dtype === "float32" && shapesEqual(g.shape, p.value.shape);
 }
 
-
 export interface SGDHost {
   lr: number;
   momentum: number;

@@ -7,9 +7,11 @@
  * optimizer, the argument, what was given and what was expected.
  */
 import * as tf from "@tensorflow/tfjs";
+import { hostBackend, type HostBackend } from "../host/host_tensors";
 import { Parameter } from "../nn/parameter";
 import { checkShape, flattenNested, StateDictError, type NestedNumbers } from "../nn/state_dict";
 import { requireSyncRead } from "../sync_read";
+import { hostSteppable } from "./host_steps";
 
 /** One hyper-parameter: its key in torch's state dict, what it must be, and the check. */
 export interface HyperSpec {
@@ -86,6 +88,19 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   /** Updates every parameter that has a gradient. */
   abstract step(): void;
+
+  /**
+   * On a host backend (cpu, wasm), when every gradient is one the host loops take, steps each
+   * parameter that has a gradient with `hostStep` and returns true; otherwise returns false and
+   * changes nothing, and the optimizer runs its tfjs-kernel path.
+   */
+  protected stepOnHost(hostStep: (host: HostBackend, p: Parameter) => void): boolean {
+    const host = hostBackend();
+    const params = this.paramGroups[0].params;
+    if (host === null || !params.every((p) => p.grad === null || hostSteppable(p))) return false;
+    for (const p of params) if (p.grad !== null) hostStep(host, p);
+    return true;
+  }
 
   /** Clears the gradients of this optimizer's parameters. */
   zeroGrad(): void {

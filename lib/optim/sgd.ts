@@ -6,10 +6,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Parameter } from "../nn/parameter";
-import { hostBackend, ownStorage, tensorFromInfo, type HostBackend } from "../host/host_tensors";
+import { ownStorage, tensorFromInfo, type HostBackend } from "../host/host_tensors";
 import { shapesEqual } from "../shape";
 import { gemmAvailable } from "../host/gemm/sgemm";
-import { hostSteppable, sgdHostStep } from "./host_steps";
+import { sgdHostStep } from "./host_steps";
 import { sgdStepWasm } from "./optim_wasm";
 import { add, mul, sub } from "./kernels";
 import { boolean, finiteAtLeast0, Optimizer, type HyperSpec } from "./optimizer";
@@ -58,11 +58,7 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
    */
   step(): void {
     const group = this.paramGroups[0];
-    const host = hostBackend();
-    if (host !== null && group.params.every((p) => p.grad === null || hostSteppable(p))) {
-      for (const p of group.params) if (p.grad !== null) this.#hostStep(host, p);
-      return;
-    }
+    if (this.stepOnHost((host, p) => this.#hostStep(host, p))) return;
     const { momentum, nesterov, maximize, weightDecay, dampening } = group;
     const s = { lr: this.scalar("lr", group.lr), momentum: this.scalar("momentum", momentum), dampen: this.scalar("dampen", 1 - dampening), weightDecay: this.scalar("weightDecay", weightDecay) };
     const engine = tf.engine();
