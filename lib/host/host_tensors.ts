@@ -219,9 +219,10 @@ export function tensorFromInfo(info: tf.TensorInfo): tf.Tensor {
 /**
  * Gives a variable storage of its own before it is written in place: a variable made from a
  * tensor its caller still holds (or a clone of one) shares that tensor's storage, and an in-place
- * step must not change the caller's tensor. Returns the storage to write.
+ * step must not change the caller's tensor. It may allocate: take the views to write (host.f32)
+ * after every variable of the step has been through it.
  */
-export function ownStorage(host: HostBackend, variable: tf.Variable): Float32Array {
+export function ownStorage(host: HostBackend, variable: tf.Variable): void {
   if (host.refCount(variable) > 1) {
     const info = host.alloc(variable.shape);
     host.f32(info).set(host.f32(variable));
@@ -229,5 +230,4 @@ export function ownStorage(host: HostBackend, variable: tf.Variable): Float32Arr
     variable.assign(copy);
     copy.dispose();
   }
-  return host.f32(variable);
 }
