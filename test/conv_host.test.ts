@@ -1,36 +1,32 @@
 /**
  * conv2d's host path (lib/host/conv_host.ts: im2col + products in NCHW) against the tfjs-kernel
- * path it replaces on cpu and wasm (setHostKernels(false)): on the WebAssembly engine and the
- * JavaScript fallback, with forward's columns kept for backward and recomputed there; output and
- * the three gradients over stride, padding (symmetric, "same", arbitrary asymmetric), dilation
- * with stride, groups, 1×1 kernels, batch 1 and non-square shapes. Also: the two engines' column
- * matrices agree exactly, backward falls back to the tfjs path when host kernels are turned off
+ * path it replaces on cpu and wasm (setHostKernels(false)): on the WebAssembly engine (the batch in
+ * one module call, and in runs of one image) and the JavaScript fallback (forward's columns kept
+ * for backward, and recomputed there); output and the three gradients over stride, padding
+ * (symmetric, "same", arbitrary asymmetric), dilation with stride, groups, 1×1 kernels, batch 1
+ * and non-square shapes. Also: backward falls back to the tfjs path when host kernels are turned off
  * after forward, dX is skipped for data, an engine without WebAssembly SIMD runs the JavaScript
- * loops on cpu and tfjs's kernels on wasm, and the committed im2col module is what build.sh makes
- * of im2col.c.
+ * loops on cpu and tfjs's kernels on wasm, runs of images give the one-call results bit for bit,
+ * and both engines sum the bias gradient alike.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { backward } from "../lib/autograd/backward";
 import { useJsConvEngine } from "../lib/host/conv_engine";
 import { SAVED_COLUMNS_MAX_FLOATS, setSavedColumnsMax } from "../lib/host/conv_host";
-import { colCols, colRows, convGeometry } from "../lib/host/conv_geometry";
+import { RUN_FLOATS, setRunFloats } from "../lib/host/gemm/conv_module";
+import { gemmAvailable } from "../lib/host/gemm/sgemm";
 import { setHostKernels } from "../lib/host/host_tensors";
 import { jsColumns } from "../lib/host/im2col/im2col_js";
-import { im2colAvailable, wasmColumns } from "../lib/host/im2col/im2col_module";
 import { Parameter } from "../lib/nn/parameter";
 import { Conv2dF, conv2dPads, type Conv2dOptions } from "../lib/ops/conv2d";
 import type { Pads, Pair } from "../lib/ops/window";
 import { Generator } from "../lib/random";
 import { describeEachBackend } from "./support/backends";
 import { closeTo } from "./support/conv_pool_reference";
-import { wasmBuildToolsMissing } from "./support/wasm_build_tools";
 
 after(() => {
   setHostKernels(true);
@@ -96,20 +92,22 @@ function run(c: Config): number[][] {
   });
 }
 
-/** The host path's variants: which engine, and whether forward keeps the columns for backward. */
-const ENGINES = ["WebAssembly", "JavaScript", "WebAssembly, columns recomputed in backward"] as const;
+/** The host path's variants: which engine; whether the JavaScript one keeps forward's columns for backward; the WebAssembly one's batch in runs of one image. */
+const ENGINES = ["WebAssembly", "WebAssembly, one image per module call", "JavaScript", "JavaScript, columns recomputed in backward"] as const;
 type Engine = (typeof ENGINES)[number] | "tfjs kernels";
 
 function onPath(engine: Engine, body: () => number[][]): number[][] {
   setHostKernels(engine !== "tfjs kernels");
-  useJsConvEngine(engine === "JavaScript");
+  useJsConvEngine(engine.startsWith("JavaScript"));
   const limit = setSavedColumnsMax(engine.includes("recomputed") ? 0 : SAVED_COLUMNS_MAX_FLOATS);
+  const runLimit = setRunFloats(engine.includes("one image") ? 1 : RUN_FLOATS);
   try {
     return body();
   } finally {
     setHostKernels(true);
     useJsConvEngine(false);
     setSavedColumnsMax(limit);
+    setRunFloats(runLimit);
   }
 }
 
@@ -192,7 +190,7 @@ describe("conv2d's engine where WebAssembly SIMD is missing", () => {
         setHostKernels(false);
         const kernels = run();
         const diff = Math.max(...host.flatMap((g, i) => g.map((v, j) => Math.abs(v - kernels[i][j]))));
-        console.log(JSON.stringify({ engine: convEngine().name, cpu: hostConvPays("cpu"), wasm: hostConvPays("wasm"), diff }));`;
+        console.log(JSON.stringify({ engine: convEngine(), cpu: hostConvPays("cpu"), wasm: hostConvPays("wasm"), diff }));`;
       const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", cwd: fileURLToPath(new URL("..", import.meta.url)) });
       assert.equal(child.status, 0, `${engine}: ${child.stderr}`);
       const r = JSON.parse(child.stdout.trim().split("\n").pop()!) as { engine: string; cpu: boolean; wasm: boolean; diff: number };
@@ -202,42 +200,20 @@ describe("conv2d's engine where WebAssembly SIMD is missing", () => {
   });
 });
 
-describe("conv2d column area: WebAssembly and JavaScript", () => {
-  it("im2col gives the same column matrix, and col2im the same image, bit for bit", { skip: im2colAvailable() ? false : "no WebAssembly SIMD here" }, () => {
-    for (const c of CONFIGS) {
-      const g = convGeometry([1, ...c.input.slice(1)], c.weight, ...opArgs(c));
-      const image = Float32Array.from(new Generator(5).uniformArray(g.channels * g.height * g.width, -1, 1));
-      const size = colRows(g) * colCols(g);
-      const columns = [wasmColumns, jsColumns].map((area) => {
-        const { cols, at } = area.prepare(g);
-        area.im2col(g, image, 0);
-        return Array.from(cols.subarray(at, at + size));
-      });
-      assert.deepEqual(columns[0], columns[1], `im2col, ${c.label}`);
-      const dcols = new Generator(6).uniformArray(size, -1, 1);
-      const images = [wasmColumns, jsColumns].map((area) => {
-        const { cols, at } = area.prepare(g);
-        cols.set(dcols, at);
-        const dx = new Float32Array(image.length + 2).fill(Number.NaN);
-        area.col2im(g, dx, 1);
-        assert.ok(Number.isNaN(dx[0]!) && Number.isNaN(dx[dx.length - 1]!), `col2im wrote outside the image, ${c.label}`);
-        return Array.from(dx.subarray(1, 1 + image.length));
-      });
-      assert.deepEqual(images[0], images[1], `col2im, ${c.label}`);
+describe("conv2d on the WebAssembly engine: a batch in runs of images", { skip: gemmAvailable() ? false : "no WebAssembly SIMD here" }, () => {
+  it("gives the same output and gradients, bit for bit, one image per module call as in one call", () => {
+    for (const c of CONFIGS.filter((k) => k.input[0]! > 1)) {
+      const whole = onPath("WebAssembly", () => run(c));
+      const runs = onPath("WebAssembly, one image per module call", () => run(c));
+      whole.forEach((expected, i) => assert.deepEqual(runs[i], expected, `${NAMES[i]}, ${c.label}`));
     }
   });
 
-  const tools = wasmBuildToolsMissing();
-  it("the committed im2col_wasm.ts is what build.sh makes of im2col.c (a rebuild gives the same bytes)", { skip: tools ?? false }, () => {
-    const dir = fileURLToPath(new URL("../lib/host/im2col/", import.meta.url));
-    const out = mkdtempSync(join(tmpdir(), "gradlab-im2col-"));
-    try {
-      const r = spawnSync("bash", [join(dir, "build.sh"), out], { encoding: "utf8", timeout: 120_000 });
-      assert.equal(r.status, 0, `build.sh failed (exit ${r.status}): ${r.stderr}`);
-      const same = readFileSync(join(out, "im2col_wasm.ts"), "utf8") === readFileSync(join(dir, "im2col_wasm.ts"), "utf8");
-      assert.ok(same, "lib/host/im2col/im2col_wasm.ts differs from a rebuild of im2col.c: run bash lib/host/im2col/build.sh and commit the result");
-    } finally {
-      rmSync(out, { recursive: true, force: true });
+  it("sums the bias gradient as the JavaScript engine does, bit for bit", () => {
+    for (const c of CONFIGS.filter((k) => k.bias)) {
+      const wasm = onPath("WebAssembly", () => run(c));
+      const js = onPath("JavaScript", () => run(c));
+      assert.deepEqual(wasm[3], js[3], `gradient of bias, ${c.label}`);
     }
   });
 });

@@ -1,30 +1,19 @@
 /**
- * What the host conv (conv_host.ts) computes with: the matrix product and the column area, both
- * WebAssembly SIMD modules (gemm/sgemm.ts, im2col/im2col_module.ts) where this engine runs them,
- * else both as plain JavaScript loops (sgemm_js.ts, im2col/im2col_js.ts), which give the same
+ * Which engine the host conv (conv_host.ts) runs on: "wasm", the sgemm WebAssembly SIMD module
+ * (gemm/conv.c: im2col and products inside the module, gemm/conv_module.ts), where this engine runs
+ * it; else "js", plain JavaScript loops (sgemm_js.ts, im2col/im2col_js.ts), which give the same
  * results within float32 round-off. Chosen on first use.
  */
-import { gemmAvailable, sgemm, type SgemmArgs } from "./gemm/sgemm";
+import { gemmAvailable } from "./gemm/sgemm";
 import type { HostBackendName } from "./host_tensors";
-import type { ColumnArea } from "./im2col/columns";
-import { jsColumns } from "./im2col/im2col_js";
-import { im2colAvailable, wasmColumns } from "./im2col/im2col_module";
-import { sgemmJs } from "./sgemm_js";
 
-export interface ConvEngine {
-  readonly name: "wasm" | "js";
-  sgemm(args: SgemmArgs): void;
-  readonly columns: ColumnArea;
-}
-
-const WASM: ConvEngine = { name: "wasm", sgemm, columns: wasmColumns };
-const JS: ConvEngine = { name: "js", sgemm: sgemmJs, columns: jsColumns };
+export type ConvEngine = "wasm" | "js";
 
 let chosen: ConvEngine | undefined;
 let forcedJs = false;
 
 export function convEngine(): ConvEngine {
-  chosen ??= forcedJs || !(gemmAvailable() && im2colAvailable()) ? JS : WASM;
+  chosen ??= forcedJs || !gemmAvailable() ? "js" : "wasm";
   return chosen;
 }
 
@@ -36,7 +25,7 @@ export function convEngine(): ConvEngine {
  * by useJsConvEngine runs anyway, so that tests reach it on both backends.
  */
 export function hostConvPays(backend: HostBackendName): boolean {
-  return backend === "cpu" || forcedJs || convEngine() === WASM;
+  return backend === "cpu" || forcedJs || convEngine() === "wasm";
 }
 
 /** Run on the JavaScript loops (true) or on the best this engine has (false); returns the previous setting. For tests and benchmarks of the fallback. */

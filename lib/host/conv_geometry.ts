@@ -1,5 +1,5 @@
 /**
- * The sizes of one conv2d call as the host loops (im2col.ts, conv_host.ts) read them: NCHW input,
+ * The sizes of one conv2d call as the host loops (conv_host.ts, gemm/conv.c) read them: NCHW input,
  * OIHW weight, and the column matrix that turns the conv into products. One image's columns are
  * a [C·KH·KW, OH·OW] matrix (row (c, kh, kw), column (oh, ow)): the rows of group g are the block
  * [g·colRows/groups, (g+1)·colRows/groups), so a group is an offset, never a copy.

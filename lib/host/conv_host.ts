@@ -1,6 +1,6 @@
 /**
  * conv2d forward and backward on host storage (cpu, wasm), in NCHW as the op's tensors are, as
- * im2col (im2col/) and matrix products, one image at a time so the column matrix is one image's:
+ * im2col and matrix products, one image at a time so the column matrix is one image's:
  *
  *   forward  y[n]  = W · cols[n] + b          W seen as [O, C/g·KH·KW], cols[n] [C·KH·KW, OH·OW]
  *   dW            = Σ_n dy[n] · cols[n]ᵀ      (accumulated over the batch)
@@ -13,24 +13,28 @@
  * only), the dilated-kernel copy and per-group splits and concats, and replaces tfjs-wasm's naive
  * Conv2DBackpropInput loop.
  *
- * The products are conv_engine.ts's sgemm, the column matrix its column area (WebAssembly where the
- * engine runs it, else JavaScript): one image's columns at a time. Forward also copies each
- * image's columns into a tensor it returns for backward's dW (a copy is several times cheaper
- * than im2col again), as PyTorch's former THNN conv kept its `finput`, up to
+ * Two engines (conv_engine.ts). The WebAssembly one runs all of it inside the sgemm module
+ * (gemm/conv.c via gemm/conv_module.ts) and keeps no columns: backward makes them again there.
+ * The JavaScript one is the loops below (sgemm_js.ts, im2col/im2col_js.ts); its forward copies each
+ * image's columns into a tensor it returns for backward's dW (in JavaScript a copy is several times
+ * cheaper than im2col again), as PyTorch's former THNN conv kept its `finput`, up to
  * SAVED_COLUMNS_MAX_FLOATS; a larger conv's backward recomputes them image by image instead of
  * holding KH·KW times the input.
  */
 import type * as tf from "@tensorflow/tfjs";
 import { colCols, colRows, colsAreInput, type ConvGeometry } from "./conv_geometry";
 import { convEngine } from "./conv_engine";
+import { convBackwardInModule, convForwardInModule } from "./gemm/conv_module";
 import { tensorFromInfo, type HostBackend } from "./host_tensors";
+import { jsColumns as columns } from "./im2col/im2col_js";
+import { sgemmJs as sgemm } from "./sgemm_js";
 
 /** The per-group sizes of the products: W's rows and columns of one group. */
 function groupSizes(g: ConvGeometry): { outPerGroup: number; colsPerGroup: number; pixels: number } {
   return { outPerGroup: g.outChannels / g.groups, colsPerGroup: colRows(g) / g.groups, pixels: colCols(g) };
 }
 
-/** The most column-matrix floats forward keeps for backward (64 MiB); beyond, backward recomputes them. */
+/** The most column-matrix floats the JavaScript engine's forward keeps for backward (64 MiB); beyond, backward recomputes them. */
 export const SAVED_COLUMNS_MAX_FLOATS = 2 ** 24;
 let savedColumnsMax = SAVED_COLUMNS_MAX_FLOATS;
 
@@ -43,9 +47,15 @@ export function setSavedColumnsMax(floats: number): number {
 
 /**
  * y = conv2d(x, weight) + bias, [N, O, OH, OW], and the batch's column matrices [N, C·KH·KW,
- * OH·OW] for backward (null for a 1×1 conv, whose columns are x, or beyond SAVED_COLUMNS_MAX_FLOATS).
+ * OH·OW] for backward (null on the WebAssembly engine, for a 1×1 conv, whose columns are x, or
+ * beyond SAVED_COLUMNS_MAX_FLOATS).
  */
 export function convForwardHost(host: HostBackend, g: ConvGeometry, x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null): { y: tf.Tensor; cols: tf.Tensor | null } {
+  if (convEngine() === "wasm") {
+    const yInfo = host.alloc([g.batch, g.outChannels, g.outH, g.outW]);
+    convForwardInModule(g, host.f32(x), host.f32(weight), bias === null ? null : host.f32(bias), host.f32(yInfo));
+    return { y: tensorFromInfo(yInfo), cols: null };
+  }
   const direct = colsAreInput(g);
   const imageCols = colRows(g) * colCols(g);
   const yInfo = host.alloc([g.batch, g.outChannels, g.outH, g.outW]);
@@ -57,7 +67,6 @@ export function convForwardHost(host: HostBackend, g: ConvGeometry, x: tf.Tensor
   const saved = savedInfo === null ? null : host.f32(savedInfo);
   const { outPerGroup, colsPerGroup, pixels } = groupSizes(g);
   const imageSize = g.channels * g.height * g.width;
-  const { sgemm, columns } = convEngine();
   const area = direct ? null : columns.prepare(g);
   const cols = area === null ? xs : area.cols;
   for (let n = 0; n < g.batch; n++) {
@@ -91,11 +100,13 @@ export function convBackwardHost(
   const dwInfo = needW ? host.alloc(weight.shape) : null;
   const dbInfo = needB ? host.alloc([g.outChannels]) : null;
   const d = host.f32(dy);
-  if (dxInfo !== null || dwInfo !== null) {
-    const f32 = (info: tf.TensorInfo | null) => (info === null ? null : host.f32(info));
-    productGradients(g, d, host.f32(x), f32(cols), host.f32(weight), f32(dxInfo), f32(dwInfo));
+  const f32 = (info: tf.TensorInfo | null) => (info === null ? null : host.f32(info));
+  if (convEngine() === "wasm") {
+    convBackwardInModule(g, d, host.f32(x), host.f32(weight), f32(dxInfo), f32(dwInfo), f32(dbInfo));
+  } else {
+    if (dxInfo !== null || dwInfo !== null) productGradients(g, d, host.f32(x), f32(cols), host.f32(weight), f32(dxInfo), f32(dwInfo));
+    if (dbInfo !== null) biasGradient(g, d, host.f32(dbInfo));
   }
-  if (dbInfo !== null) biasGradient(g, d, host.f32(dbInfo));
   return [dxInfo, dwInfo, dbInfo].map((info) => (info === null ? null : tensorFromInfo(info))) as [tf.Tensor | null, tf.Tensor | null, tf.Tensor | null];
 }
 
@@ -109,7 +120,6 @@ function productGradients(g: ConvGeometry, dy: Float32Array, xs: Float32Array, s
   const { outPerGroup, colsPerGroup, pixels } = groupSizes(g);
   const imageSize = g.channels * g.height * g.width;
   const imageCols = colRows(g) * pixels;
-  const { sgemm, columns } = convEngine();
   const area = colsAreInput(g) ? null : columns.prepare(g);
   // dW adds image after image, so it starts at zero (wasm's new storage is uninitialised).
   if (dw !== null) dw.fill(0);

@@ -1,5 +1,5 @@
 /**
- * A WebAssembly module built from gradlab's C (lib/host/gemm/, lib/host/im2col/) and embedded as
+ * A WebAssembly module built from gradlab's C (lib/host/gemm/) and embedded as
  * base64, so Node, Deno, tslab and browsers import it the same way with no file to locate. Decoded,
  * checked and instantiated synchronously on first use (its callers are synchronous kernels), once
  * per JavaScript realm; its memory grows on demand and is reused.
@@ -14,7 +14,7 @@ export class EmbeddedWasm {
   #unavailable: string | null | undefined;
   #exports: WebAssembly.Exports | undefined;
 
-  /** `what` names the module in errors ("sgemm", "conv2d's im2col module"). */
+  /** `what` names the module in errors ("sgemm"). */
   constructor(
     readonly what: string,
     private readonly base64: string,

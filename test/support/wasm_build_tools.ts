@@ -1,6 +1,6 @@
 /**
- * The toolchain the host WebAssembly modules are built with (lib/host/gemm/build.sh,
- * lib/host/im2col/build.sh): Debian's clang-14 and lld-14. The drift tests rebuild each module and
+ * The toolchain the host WebAssembly module is built with (lib/host/gemm/build.sh): Debian's
+ * clang-14 and lld-14. The drift test rebuilds the module and
  * compare it with the committed bytes; as root (CI) the toolchain is installed first, so the check
  * runs there rather than being skipped.
  */

@@ -23,11 +23,19 @@ export type SgdStepExport = (n: number, p: number, g: number, buf: number, lr: n
 export type MaxPool2dExport = (planes: number, h: number, w: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number,
   dh: number, dw: number, top: number, left: number, x: number, y: number, argmax: number) => void;
 
+/** conv.c's conv2d_forward: addresses in bytes of the geometry (16 int32s), x, w, the bias (0: none), y and the column area. */
+export type Conv2dForwardExport = (geometry: number, x: number, w: number, bias: number, y: number, cols: number) => void;
+
+/** conv.c's conv2d_backward: addresses in bytes of the geometry, x, w, dy, dx, dw, the float64 bias sums (0: not wanted) and the column area. */
+export type Conv2dBackwardExport = (geometry: number, x: number, w: number, dy: number, dx: number, dw: number, biasSums: number, cols: number) => void;
+
 export interface SgemmModule {
   readonly sgemm: SgemmExport;
   readonly adamStep: AdamStepExport;
   readonly sgdStep: SgdStepExport;
   readonly maxPool2d: MaxPool2dExport;
+  readonly conv2dForward: Conv2dForwardExport;
+  readonly conv2dBackward: Conv2dBackwardExport;
   /** Float32 view of the whole memory; replaced when the memory grows, so read it after reserve(). */
   heap: Float32Array;
   /** The first float index free for operands, 16-byte aligned (above the stack and the packing buffers). */
@@ -59,6 +67,8 @@ export function sgemmModule(): SgemmModule {
     adamStep: exports.adam_step as AdamStepExport,
     sgdStep: exports.sgd_step as SgdStepExport,
     maxPool2d: exports.max_pool2d as MaxPool2dExport,
+    conv2dForward: exports.conv2d_forward as Conv2dForwardExport,
+    conv2dBackward: exports.conv2d_backward as Conv2dBackwardExport,
     heap: new Float32Array(memory.buffer),
     base: EmbeddedWasm.heapBase(exports),
   };

@@ -1,8 +1,7 @@
 /**
- * The column area: where one image's column matrix lives while the host conv (conv_host.ts)
- * multiplies with it, and the two transforms in and out of it. Two implementations: the
- * WebAssembly one (im2col_module.ts) and plain JavaScript loops (im2col_js.ts) where that module
- * cannot run.
+ * The column area: where one image's column matrix lives while the JavaScript engine of the host
+ * conv (conv_host.ts) multiplies with it, and the two transforms in and out of it (im2col_js.ts;
+ * the WebAssembly engine has its own, inside the sgemm module: lib/host/gemm/im2col.c).
  *
  * One area per conv call, reused image after image: im2col fills it for the dW product, then the
  * dX product overwrites it with the columns' gradients, which col2im reads.

@@ -1,8 +1,7 @@
 /**
- * im2col and col2im for one NCHW image as JavaScript loops: the column area (columns.ts) where the
- * WebAssembly one (im2col.c, the same arithmetic) cannot run. conv_geometry.ts describes the column
- * matrix. im2col
- * copies every window tap into a row of the column matrix, so that the conv is W · cols; col2im
+ * im2col and col2im for one NCHW image as JavaScript loops: the JavaScript engine's column area
+ * (columns.ts; lib/host/gemm/im2col.c is the same arithmetic in WebAssembly). conv_geometry.ts
+ * describes the column matrix. im2col copies every window tap into a row of the column matrix, so that the conv is W · cols; col2im
  * adds a column matrix's gradient back onto the image pixels each tap came from (overlapping
  * windows add up), so that dX is col2im(Wᵀ · dy).
  *

@@ -1,9 +1,8 @@
 /*
- * im2col and col2im for one NCHW image, in WebAssembly (built without libc by build.sh): the same
- * index arithmetic as im2col_js.ts, which runs where this module cannot. JavaScript loops over
- * typed arrays copy about one float per nanosecond; here a stride-1 run is a vector copy, so the
- * column matrix costs a few times less than in JavaScript. im2col_module.ts copies the image in
- * and hands the columns to the matrix product; everything here is in-module addresses.
+ * im2col and col2im for one NCHW image, in WebAssembly (built without libc by build.sh), for
+ * conv.c: the same index arithmetic as lib/host/im2col/im2col_js.ts, which runs where this module
+ * cannot. JavaScript loops over typed arrays copy about one float per nanosecond; here a stride-1
+ * run is a vector copy, so the column matrix costs a few times less than in JavaScript.
  *
  * The column matrix is [C·KH·KW, OH·OW]: row (c, kh, kw), column (oh, ow) holds
  * x[c, oh·sh − pt + kh·dh, ow·sw − pl + kw·dw], zero where that is outside the image.
@@ -57,6 +56,7 @@ static void add(float *restrict dst, const float *restrict src, int n) {
   for (; i < n; i++) dst[i] += src[i];
 }
 
+/* cols = the column matrix of the image at x. */
 void im2col(const float *x, float *cols, int channels, int height, int width, int kernel_h, int kernel_w, int out_h, int out_w,
             int stride_h, int stride_w, int pad_top, int pad_left, int dilation_h, int dilation_w) {
   const int plane = height * width;
