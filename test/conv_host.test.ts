@@ -1,7 +1,8 @@
 /**
  * conv2d's host path (lib/host/conv_host.ts: im2col + products in NCHW) against the tfjs-kernel
  * path it replaces on cpu and wasm (setHostKernels(false)): on the WebAssembly engine (the batch in
- * one module call, and in runs of one image) and the JavaScript fallback (forward's columns kept
+ * one module call, in runs of one image, and with im2col and products where its direct kernels
+ * would run) and the JavaScript fallback (forward's columns kept
  * for backward, and recomputed there); output and the three gradients over stride, padding
  * (symmetric, "same", arbitrary asymmetric), dilation with stride, groups, 1×1 kernels, batch 1
  * and non-square shapes. Also: backward falls back to the tfjs path when host kernels are turned off
@@ -17,7 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import { backward } from "../lib/autograd/backward";
 import { useJsConvEngine } from "../lib/host/conv_engine";
 import { SAVED_COLUMNS_MAX_FLOATS, setSavedColumnsMax } from "../lib/host/conv_host";
-import { RUN_FLOATS, setRunFloats } from "../lib/host/gemm/conv_module";
+import { DIRECT_MAX_TAPS, RUN_FLOATS, setDirectMaxTaps, setRunFloats } from "../lib/host/gemm/conv_module";
 import { gemmAvailable } from "../lib/host/gemm/sgemm";
 import { setHostKernels } from "../lib/host/host_tensors";
 import { jsColumns } from "../lib/host/im2col/im2col_js";
@@ -65,6 +66,12 @@ const CONFIGS: Config[] = [
   { label: "stride 4 > kernel 2", input: [1, 1, 9, 9], weight: [2, 1, 2, 2], bias: true, options: { stride: 4 } },
   { label: "padding 3 > kernel 2 (rows of pure padding)", input: [1, 1, 4, 4], weight: [1, 1, 2, 2], bias: true, options: { padding: 3 } },
   { label: "16 channels, 3×3, stride (1, 2)", input: [2, 16, 8, 9], weight: [8, 16, 3, 3], bias: true, options: { stride: [1, 2], padding: 1 } },
+  // Rows of a multiple of 4 output pixels, where dW's direct kernel runs too; partial blocks of 4 output channels, odd tap counts.
+  { label: "rows of 8: stride (2, 1), padding 1, dilation (1, 2)", input: [2, 3, 9, 8], weight: [4, 3, 3, 2], bias: true, options: { stride: [2, 1], padding: 1, dilation: [1, 2] } },
+  { label: "rows of 8: groups 2 of 3 output channels", input: [2, 4, 6, 10], weight: [6, 2, 3, 3], bias: true, options: { groups: 2 } },
+  { label: "rows of 8: 5 output channels, 9 taps, padding 1", input: [3, 1, 6, 8], weight: [5, 1, 3, 3], bias: false, options: { padding: 1 } },
+  { label: "rows of 4: explicit pads [1, 0, 0, 2], 7 output channels", input: [2, 2, 5, 4], weight: [7, 2, 2, 3], bias: true, options: { pads: [1, 0, 0, 2] } },
+  { label: "rows of 3 (under one chunk), padding 1", input: [2, 2, 5, 3], weight: [3, 2, 3, 3], bias: true, options: { padding: 1 } },
 ];
 
 /** The op's arguments for a config: conv2d's reading of the options, or the explicit pads. */
@@ -92,8 +99,11 @@ function run(c: Config): number[][] {
   });
 }
 
-/** The host path's variants: which engine; whether the JavaScript one keeps forward's columns for backward; the WebAssembly one's batch in runs of one image. */
-const ENGINES = ["WebAssembly", "WebAssembly, one image per module call", "JavaScript", "JavaScript, columns recomputed in backward"] as const;
+/**
+ * The host path's variants: which engine; whether the JavaScript one keeps forward's columns for
+ * backward; the WebAssembly one's batch in runs of one image, and with its direct kernels off.
+ */
+const ENGINES = ["WebAssembly", "WebAssembly, one image per module call", "WebAssembly, im2col and products only", "JavaScript", "JavaScript, columns recomputed in backward"] as const;
 type Engine = (typeof ENGINES)[number] | "tfjs kernels";
 
 function onPath(engine: Engine, body: () => number[][]): number[][] {
@@ -101,6 +111,7 @@ function onPath(engine: Engine, body: () => number[][]): number[][] {
   useJsConvEngine(engine.startsWith("JavaScript"));
   const limit = setSavedColumnsMax(engine.includes("recomputed") ? 0 : SAVED_COLUMNS_MAX_FLOATS);
   const runLimit = setRunFloats(engine.includes("one image") ? 1 : RUN_FLOATS);
+  const taps = setDirectMaxTaps(engine.includes("products only") ? 0 : DIRECT_MAX_TAPS);
   try {
     return body();
   } finally {
@@ -108,6 +119,7 @@ function onPath(engine: Engine, body: () => number[][]): number[][] {
     useJsConvEngine(false);
     setSavedColumnsMax(limit);
     setRunFloats(runLimit);
+    setDirectMaxTaps(taps);
   }
 }
 
@@ -206,6 +218,28 @@ describe("conv2d on the WebAssembly engine: a batch in runs of images", { skip: 
       const whole = onPath("WebAssembly", () => run(c));
       const runs = onPath("WebAssembly, one image per module call", () => run(c));
       whole.forEach((expected, i) => assert.deepEqual(runs[i], expected, `${NAMES[i]}, ${c.label}`));
+    }
+  });
+
+  it("the direct kernels give ∞ and NaN where im2col and products do, for non-finite inputs", () => {
+    for (const c of CONFIGS.filter((k) => k.label.startsWith("rows of") || k.label.startsWith("LeNet"))) {
+      const results = ["WebAssembly", "WebAssembly, im2col and products only"].map((engine) => onPath(engine as Engine, () => tf.tidy(() => {
+        const values = new Generator(1).uniformArray(c.input.reduce((a, b) => a * b, 1), -1, 1);
+        values[3] = Number.POSITIVE_INFINITY;
+        values[values.length - 2] = Number.NaN;
+        values[values.length >> 1] = Number.NEGATIVE_INFINITY;
+        const x = tf.tensor4d(values, c.input as [number, number, number, number]);
+        const w = seeded(c.weight, 2) as tf.Tensor4D;
+        const op = (a: tf.Tensor, b: tf.Tensor) => Conv2dF.apply(a as tf.Tensor4D, b as tf.Tensor4D, false, ...opArgs(c));
+        const dy = seeded(op(x, w).shape, 4);
+        return [op(x, w), ...tf.grads(op)([x, w], dy)].map((t) => Array.from(t.dataSync()));
+      })));
+      results[0]!.forEach((got, i) => {
+        const expected = results[1]![i]!;
+        const kinds = (xs: number[]) => xs.map((v) => (Number.isFinite(v) ? "finite" : String(v)));
+        assert.deepEqual(kinds(got), kinds(expected), `${NAMES[i]}: ∞ and NaN positions, ${c.label}`);
+        closeTo(got.map((v) => (Number.isFinite(v) ? v : 0)), expected.map((v) => (Number.isFinite(v) ? v : 0)), `${NAMES[i]}, ${c.label}`);
+      });
     }
   });
 

@@ -15,10 +15,16 @@
  * and Wᵀ · dy is dX. The same arithmetic as conv_host.ts's JavaScript loops.
  */
 
-/* ConvGeometry's fields in conv_module.ts's order: the caller writes them as 16 int32s. */
+#include <wasm_simd128.h>
+
+/*
+ * ConvGeometry's fields in conv_module.ts's order, then how many taps (C/g·KH·KW) the direct
+ * kernels take at most (0: always im2col and products): the caller writes them as 17 int32s.
+ */
 struct conv_geometry {
   int batch, channels, height, width, out_channels, kernel_h, kernel_w, out_h, out_w;
   int stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups;
+  int direct_max_taps;
 };
 
 void sgemm(int m, int n, int k, float alpha, const float *a, int lda, int trans_a, const float *b, int ldb, int trans_b,
@@ -43,10 +49,276 @@ static void from_columns(const struct conv_geometry *g, const float *dcols, floa
          g->stride_w, g->pad_top, g->pad_left, g->dilation_h, g->dilation_w);
 }
 
-/* y = conv2d(x, w) + bias for g->batch images; bias 0 for none; cols: one image's column area (unused for 1×1). */
+/*
+ * The direct kernels: where a row of output pixels reads a row of input at stride 1 (stride_w 1,
+ * any stride_h, padding and dilation), forward and dW need no column matrix. The image is copied
+ * once into a zero-padded buffer (so no tap reads outside it), and each tap (c, kh, kw) is an
+ * offset into that buffer: forward's register block is DO output channels × two chunks of four pixels
+ * of an output row, one tap per step: two unaligned loads of the padded image and DO broadcasts of the weight, the
+ * same arithmetic per step as sgemm.c's micro-kernel but with no im2col writing the columns and no
+ * packing reading them back (on LeNet that was a third of the conv's time). dW's block is DO
+ * output channels × 2 taps, four pixels a step, reduced across lanes at the image's end. dX stays Wᵀ·dy and col2im: as a direct "full"
+ * convolution of dy it would take twice the multiplies.
+ */
+#define DO 4
+
+struct direct_layout {
+  int taps;   /* C/g·KH·KW */
+  int blocks; /* output-channel blocks of DO per group */
+  int hp, wp; /* the padded image's rows and row length */
+  int ow4;    /* out_w rounded up to 4: the pixels forward's chunks span */
+};
+
+static int direct_applies(const struct conv_geometry *g) {
+  const int taps = g->channels / g->groups * g->kernel_h * g->kernel_w;
+  return g->stride_w == 1 && !cols_are_input(g) && taps <= g->direct_max_taps;
+}
+
+/*
+ * dW's direct kernel takes rows of whole chunks only: a ragged row's last chunk has lanes to mask,
+ * and with rows of 10 (LeNet's second conv) that made it slower than im2col and the products.
+ */
+static int direct_weight_applies(const struct conv_geometry *g) {
+  return direct_applies(g) && g->out_w % 4 == 0;
+}
+
+static struct direct_layout direct_layout(const struct conv_geometry *g) {
+  struct direct_layout d;
+  d.taps = g->channels / g->groups * g->kernel_h * g->kernel_w;
+  d.blocks = (g->out_channels / g->groups + DO - 1) / DO;
+  d.hp = (g->out_h - 1) * g->stride_h + (g->kernel_h - 1) * g->dilation_h + 1;
+  d.ow4 = (g->out_w + 3) & ~3;
+  /* Forward's chunks read four pixels, up to ow4 when out_w < 4. */
+  d.wp = d.ow4 + (g->kernel_w - 1) * g->dilation_w;
+  return d;
+}
+
+/* Scratch floats the direct kernels use: packed weights, padded image, tap offsets, padded dy. */
+static int direct_scratch(const struct conv_geometry *g, const struct direct_layout *d) {
+  const int weights = g->groups * d->blocks * d->taps * DO;
+  const int image = g->channels * d->hp * d->wp;
+  const int dy = g->groups * d->blocks * DO * g->out_h * d->ow4;
+  return ((weights + 3) & ~3) + ((image + 3) & ~3) + ((d->taps + 3) & ~3) + ((dy + 3) & ~3);
+}
+
+/* xp = x with the padding made explicit: row r of channel c is input row r − pad_top, zeros outside. */
+static void pad_image(const struct conv_geometry *g, const struct direct_layout *d, const float *restrict x,
+                      float *restrict xp) {
+  for (int c = 0; c < g->channels; c++) {
+    for (int r = 0; r < d->hp; r++) {
+      float *dst = xp + (c * d->hp + r) * d->wp;
+      const int sr = r - g->pad_top;
+      int j = 0;
+      if (sr >= 0 && sr < g->height) {
+        const float *src = x + (c * g->height + sr) * g->width - g->pad_left;
+        const int lo = g->pad_left < d->wp ? g->pad_left : d->wp;
+        const int end = g->pad_left + g->width < d->wp ? g->pad_left + g->width : d->wp;
+        for (; j < lo; j++) dst[j] = 0.0f;
+        for (; j < end; j++) dst[j] = src[j];
+      }
+      for (; j < d->wp; j++) dst[j] = 0.0f;
+    }
+  }
+}
+
+/* off[t] = where tap t = (c, kh, kw) of a group reads, relative to its output pixel's row and column. */
+static void tap_offsets(const struct conv_geometry *g, const struct direct_layout *d, int *off) {
+  int t = 0;
+  for (int c = 0; c < g->channels / g->groups; c++)
+    for (int kh = 0; kh < g->kernel_h; kh++)
+      for (int kw = 0; kw < g->kernel_w; kw++) off[t++] = (c * d->hp + kh * g->dilation_h) * d->wp + kw * g->dilation_w;
+}
+
+/* wpk[group][block][t][r] = w[o = group·O/g + block·DO + r][t], zero past the group's last channel. */
+static void pack_weights(const struct conv_geometry *g, const struct direct_layout *d, const float *restrict w,
+                         float *restrict wpk) {
+  const int og = g->out_channels / g->groups;
+  for (int grp = 0; grp < g->groups; grp++)
+    for (int b = 0; b < d->blocks; b++)
+      for (int t = 0; t < d->taps; t++)
+        for (int r = 0; r < DO; r++) {
+          const int o = b * DO + r;
+          *wpk++ = o < og ? w[(grp * og + o) * d->taps + t] : 0.0f;
+        }
+}
+
+/*
+ * Forward's pixels come in chunks of four of one output row: ceil(out_w / 4) per row, the last
+ * moved back to end at out_w when the row is longer than 4 (recomputing a pixel or three: the same
+ * sums, stored again). The register block takes two chunks, consecutive in the image (the second
+ * may start the next row), so a row of 10 is 12 pixels' work rather than 16 with 8-pixel blocks.
+ */
+static void chunk_at(const struct conv_geometry *g, int chunks_per_row, int chunk, int *oh, int *ow) {
+  *oh = chunk / chunks_per_row;
+  *ow = chunk % chunks_per_row * 4;
+  if (*ow + 4 > g->out_w && g->out_w > 4) *ow = g->out_w - 4;
+}
+
+/* Stores a chunk of one output channel's row: four pixels, or the row's first out_w when it has fewer. */
+static void store_chunk(const struct conv_geometry *g, float *dst, v128_t v) {
+  if (g->out_w >= 4) {
+    wasm_v128_store(dst, v);
+    return;
+  }
+  float tile[4] __attribute__((aligned(16)));
+  wasm_v128_store(tile, v);
+  for (int j = 0; j < g->out_w; j++) dst[j] = tile[j];
+}
+
+/* One image: yn = conv2d(xp) + bias, from the padded image, packed weights and tap offsets. */
+static void direct_forward(const struct conv_geometry *g, const struct direct_layout *d, const float *xp, const float *wpk,
+                           const int *off, const float *bias, float *yn) {
+  const int og = g->out_channels / g->groups, cg = g->channels / g->groups;
+  const int pixels = g->out_h * g->out_w;
+  const int chunks_per_row = (g->out_w + 3) / 4;
+  const int chunks = g->out_h * chunks_per_row;
+  for (int grp = 0; grp < g->groups; grp++) {
+    const float *xg = xp + grp * cg * d->hp * d->wp;
+    for (int b = 0; b < d->blocks; b++) {
+      const float *wb = wpk + (grp * d->blocks + b) * d->taps * DO;
+      const int o0 = grp * og + b * DO;
+      const int rows = og - b * DO < DO ? og - b * DO : DO;
+      for (int chunk = 0; chunk < chunks; chunk += 2) {
+        /* An odd count's last block computes its one chunk twice. */
+        int oh0, ow0, oh1, ow1;
+        chunk_at(g, chunks_per_row, chunk, &oh0, &ow0);
+        chunk_at(g, chunks_per_row, chunk + 1 < chunks ? chunk + 1 : chunk, &oh1, &ow1);
+        const float *x0 = xg + oh0 * g->stride_h * d->wp + ow0, *x1 = xg + oh1 * g->stride_h * d->wp + ow1;
+        v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00;
+        v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        const float *a = wb;
+        for (int t = 0; t < d->taps; t++, a += DO) {
+          const v128_t b0 = wasm_v128_load(x0 + off[t]), b1 = wasm_v128_load(x1 + off[t]);
+          const v128_t a0 = wasm_v128_load32_splat(a);
+          c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
+          c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
+          const v128_t a1 = wasm_v128_load32_splat(a + 1);
+          c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0));
+          c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
+          const v128_t a2 = wasm_v128_load32_splat(a + 2);
+          c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0));
+          c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
+          const v128_t a3 = wasm_v128_load32_splat(a + 3);
+          c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0));
+          c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
+        }
+        const v128_t acc[DO][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+        for (int r = 0; r < rows; r++) {
+          const int o = o0 + r;
+          const v128_t vb = wasm_f32x4_splat(bias ? bias[o] : 0.0f);
+          /* bias + product, as the products path adds the product onto the bias. */
+          float *plane = yn + o * pixels;
+          store_chunk(g, plane + oh0 * g->out_w + ow0, wasm_f32x4_add(vb, acc[r][0]));
+          store_chunk(g, plane + oh1 * g->out_w + ow1, wasm_f32x4_add(vb, acc[r][1]));
+        }
+      }
+    }
+  }
+}
+
+/* dyp[group][block·DO + r][oh][ow] = dy of that channel, zeros past the group's channels (a block's missing rows). */
+static void pad_dy(const struct conv_geometry *g, const struct direct_layout *d, const float *restrict dyn,
+                   float *restrict dyp) {
+  const int og = g->out_channels / g->groups;
+  for (int grp = 0; grp < g->groups; grp++)
+    for (int o = 0; o < d->blocks * DO; o++)
+      for (int oh = 0; oh < g->out_h; oh++) {
+        float *dst = dyp + ((grp * d->blocks * DO + o) * g->out_h + oh) * d->ow4;
+        const float *src = dyn + ((grp * og + o) * g->out_h + oh) * g->out_w;
+        int j = 0;
+        if (o < og)
+          for (; j < g->out_w; j++) dst[j] = src[j];
+        for (; j < d->ow4; j++) dst[j] = 0.0f;
+      }
+}
+
+static float lane_sum(v128_t v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
+         (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+/* One image: dw += dy · (the image's taps)ᵀ, from the padded image and padded dy; out_w a multiple of 4 (direct_weight_applies). */
+static void direct_weight_grad(const struct conv_geometry *g, const struct direct_layout *d, const float *xp,
+                               const float *dyp, const int *off, float *dw) {
+  const int og = g->out_channels / g->groups, cg = g->channels / g->groups;
+  const int plane = g->out_h * d->ow4;
+  for (int grp = 0; grp < g->groups; grp++) {
+    const float *xg = xp + grp * cg * d->hp * d->wp;
+    for (int b = 0; b < d->blocks; b++) {
+      const float *db = dyp + (grp * d->blocks + b) * DO * plane;
+      const int o0 = grp * og + b * DO;
+      const int rows = og - b * DO < DO ? og - b * DO : DO;
+      for (int t = 0; t < d->taps; t += 2) {
+        const int t1 = t + 1 < d->taps ? t + 1 : t;
+        v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00;
+        v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int oh = 0; oh < g->out_h; oh++) {
+          const float *x0 = xg + oh * g->stride_h * d->wp + off[t], *x1 = xg + oh * g->stride_h * d->wp + off[t1];
+          const float *y0 = db + oh * d->ow4, *y1 = y0 + plane, *y2 = y1 + plane, *y3 = y2 + plane;
+          for (int ow = 0; ow < d->ow4; ow += 4) {
+            const v128_t v0 = wasm_v128_load(x0 + ow), v1 = wasm_v128_load(x1 + ow);
+            const v128_t d0 = wasm_v128_load(y0 + ow);
+            c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(d0, v0));
+            c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(d0, v1));
+            const v128_t d1 = wasm_v128_load(y1 + ow);
+            c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(d1, v0));
+            c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(d1, v1));
+            const v128_t d2 = wasm_v128_load(y2 + ow);
+            c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(d2, v0));
+            c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(d2, v1));
+            const v128_t d3 = wasm_v128_load(y3 + ow);
+            c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(d3, v0));
+            c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(d3, v1));
+          }
+        }
+        const v128_t acc[DO][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+        for (int r = 0; r < rows; r++) {
+          float *row = dw + (o0 + r) * d->taps;
+          row[t] += lane_sum(acc[r][0]);
+          if (t1 != t) row[t1] += lane_sum(acc[r][1]);
+        }
+      }
+    }
+  }
+}
+
+/* Scratch floats conv2d_forward and conv2d_backward need beyond the column area, for geometry g. */
+__attribute__((export_name("conv2d_scratch_floats"))) int conv2d_scratch_floats(const struct conv_geometry *g) {
+  if (!direct_applies(g)) return 0;
+  const struct direct_layout d = direct_layout(g);
+  return direct_scratch(g, &d);
+}
+
+/* The scratch's parts, in direct_scratch's order. */
+static void direct_parts(const struct conv_geometry *g, const struct direct_layout *d, float *scratch, float **wpk,
+                         float **xp, int **off, float **dyp) {
+  *wpk = scratch;
+  *xp = *wpk + ((g->groups * d->blocks * d->taps * DO + 3) & ~3);
+  *off = (int *)(*xp + ((g->channels * d->hp * d->wp + 3) & ~3));
+  *dyp = (float *)*off + ((d->taps + 3) & ~3);
+}
+
+/*
+ * y = conv2d(x, w) + bias for g->batch images; bias 0 for none; cols: one image's column area
+ * (unused for 1×1), or for the direct kernels conv2d_scratch_floats(g) floats.
+ */
 __attribute__((export_name("conv2d_forward"))) void conv2d_forward(const struct conv_geometry *g, const float *x,
                                                                    const float *w, const float *bias, float *y,
                                                                    float *cols) {
+  if (direct_applies(g)) {
+    const struct direct_layout d = direct_layout(g);
+    float *wpk, *xp, *dyp;
+    int *off;
+    direct_parts(g, &d, cols, &wpk, &xp, &off, &dyp);
+    pack_weights(g, &d, w, wpk);
+    tap_offsets(g, &d, off);
+    const int image = g->channels * g->height * g->width;
+    for (int n = 0; n < g->batch; n++) {
+      pad_image(g, &d, x + n * image, xp);
+      direct_forward(g, &d, xp, wpk, off, bias, y + n * g->out_channels * g->out_h * g->out_w);
+    }
+    return;
+  }
   const int pixels = g->out_h * g->out_w;
   const int image = g->channels * g->height * g->width;
   const int out_per_group = g->out_channels / g->groups;
@@ -78,7 +350,8 @@ __attribute__((export_name("conv2d_forward"))) void conv2d_forward(const struct 
 /*
  * For g->batch images: dx (0: not wanted) = the input's gradient; dw (0: not wanted) += the
  * weight's; bias_sums (0: not wanted) += four float64 partial sums per output channel of dy, in the
- * order conv_host.ts's JavaScript loop adds them. cols: one image's column area (unused for 1×1).
+ * order conv_host.ts's JavaScript loop adds them. cols: one image's column area (unused for 1×1),
+ * followed, for the direct kernels, by conv2d_scratch_floats(g) floats.
  */
 __attribute__((export_name("conv2d_backward"))) void conv2d_backward(const struct conv_geometry *g, const float *x,
                                                                      const float *w, const float *dy, float *dx,
@@ -88,9 +361,22 @@ __attribute__((export_name("conv2d_backward"))) void conv2d_backward(const struc
   const int out_per_group = g->out_channels / g->groups;
   const int cols_per_group = g->channels * g->kernel_h * g->kernel_w / g->groups;
   const int direct = cols_are_input(g);
+  const int taps_direct = dw && direct_weight_applies(g);
+  struct direct_layout d;
+  float *wpk, *xp, *dyp;
+  int *off;
+  if (taps_direct) {
+    d = direct_layout(g);
+    direct_parts(g, &d, cols + ((g->channels * g->kernel_h * g->kernel_w * pixels + 3) & ~3), &wpk, &xp, &off, &dyp);
+    tap_offsets(g, &d, off);
+  }
   for (int n = 0; n < g->batch; n++) {
     const float *dyn = dy + n * g->out_channels * pixels;
-    if (dw) {
+    if (taps_direct) {
+      pad_image(g, &d, x + n * image, xp);
+      pad_dy(g, &d, dyn, dyp);
+      direct_weight_grad(g, &d, xp, dyp, off, dw);
+    } else if (dw) {
       const float *b = x + n * image;
       if (!direct) {
         to_columns(g, b, cols);

@@ -23,14 +23,35 @@ export function setRunFloats(floats: number): number {
   return previous;
 }
 
-/** conv.c's struct conv_geometry: 16 int32s, in this order. */
-const GEOMETRY_INTS = 16;
+/**
+ * The most taps (C/groups·KH·KW) conv.c's direct kernels take (forward and dW without a column
+ * matrix, at stride 1 along rows); more, and the products' cache blocking pays for the columns.
+ */
+export const DIRECT_MAX_TAPS = 512;
+let directMaxTaps = DIRECT_MAX_TAPS;
+
+/** Sets DIRECT_MAX_TAPS (0: always im2col and products); returns the previous value. For tests and benchmarks. */
+export function setDirectMaxTaps(taps: number): number {
+  const previous = directMaxTaps;
+  directMaxTaps = taps;
+  return previous;
+}
+
+/** conv.c's struct conv_geometry: 17 int32s, in this order. */
+const GEOMETRY_INTS = 17;
 
 function writeGeometry(module: SgemmModule, at: number, g: ConvGeometry, images: number): void {
   new Int32Array(module.heap.buffer, at * 4, GEOMETRY_INTS).set([
     images, g.channels, g.height, g.width, g.outChannels, g.kernelH, g.kernelW, g.outH, g.outW,
-    g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW, g.groups,
+    g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW, g.groups, directMaxTaps,
   ]);
+}
+
+/** Floats of the work area conv.c needs for `g`: one image's column area, then the direct kernels' scratch. */
+function workFloats(module: SgemmModule, geometryAt: number, g: ConvGeometry): number {
+  reserve(module, geometryAt + GEOMETRY_INTS);
+  writeGeometry(module, geometryAt, g, g.batch);
+  return align4(columnFloats(g)) + module.conv2dScratchFloats(geometryAt * 4);
 }
 
 /** Images per module call: as many as fit in runFloats, at least one. */
@@ -53,7 +74,7 @@ export function convForwardInModule(g: ConvGeometry, x: Float32Array, w: Float32
   const wAt = align4(geometryAt + GEOMETRY_INTS);
   const biasAt = align4(wAt + w.length);
   const colsAt = align4(biasAt + (bias?.length ?? 0));
-  const xAt = align4(colsAt + columnFloats(g));
+  const xAt = align4(colsAt + workFloats(module, geometryAt, g));
   const yAt = align4(xAt + run * image);
   reserve(module, yAt + run * out);
   const heap = module.heap;
@@ -85,7 +106,7 @@ export function convBackwardInModule(g: ConvGeometry, dy: Float32Array, x: Float
   const dwAt = align4(wAt + (dx === null ? 0 : w.length));
   const sumsAt = align4(dwAt + (dw?.length ?? 0));
   const colsAt = align4(sumsAt + (db === null ? 0 : 8 * g.outChannels));
-  const xAt = align4(colsAt + (dx === null && dw === null ? 0 : columnFloats(g)));
+  const xAt = align4(colsAt + (dx === null && dw === null ? 0 : workFloats(module, geometryAt, g)));
   const dyAt = align4(xAt + run * xPerImage);
   const dxAt = align4(dyAt + run * out);
   reserve(module, dxAt + run * dxPerImage);

@@ -23,11 +23,14 @@ export type SgdStepExport = (n: number, p: number, g: number, buf: number, lr: n
 export type MaxPool2dExport = (planes: number, h: number, w: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number,
   dh: number, dw: number, top: number, left: number, x: number, y: number, argmax: number) => void;
 
-/** conv.c's conv2d_forward: addresses in bytes of the geometry (16 int32s), x, w, the bias (0: none), y and the column area. */
+/** conv.c's conv2d_forward: addresses in bytes of the geometry (17 int32s), x, w, the bias (0: none), y and the column area. */
 export type Conv2dForwardExport = (geometry: number, x: number, w: number, bias: number, y: number, cols: number) => void;
 
 /** conv.c's conv2d_backward: addresses in bytes of the geometry, x, w, dy, dx, dw, the float64 bias sums (0: not wanted) and the column area. */
 export type Conv2dBackwardExport = (geometry: number, x: number, w: number, dy: number, dx: number, dw: number, biasSums: number, cols: number) => void;
+
+/** conv.c's conv2d_scratch_floats: the address in bytes of the geometry; floats of scratch beyond the column area. */
+export type Conv2dScratchExport = (geometry: number) => number;
 
 export interface SgemmModule {
   readonly sgemm: SgemmExport;
@@ -36,6 +39,7 @@ export interface SgemmModule {
   readonly maxPool2d: MaxPool2dExport;
   readonly conv2dForward: Conv2dForwardExport;
   readonly conv2dBackward: Conv2dBackwardExport;
+  readonly conv2dScratchFloats: Conv2dScratchExport;
   /** Float32 view of the whole memory; replaced when the memory grows, so read it after reserve(). */
   heap: Float32Array;
   /** The first float index free for operands, 16-byte aligned (above the stack and the packing buffers). */
@@ -69,6 +73,7 @@ export function sgemmModule(): SgemmModule {
     maxPool2d: exports.max_pool2d as MaxPool2dExport,
     conv2dForward: exports.conv2d_forward as Conv2dForwardExport,
     conv2dBackward: exports.conv2d_backward as Conv2dBackwardExport,
+    conv2dScratchFloats: exports.conv2d_scratch_floats as Conv2dScratchExport,
     heap: new Float32Array(memory.buffer),
     base: EmbeddedWasm.heapBase(exports),
   };
