@@ -42,31 +42,41 @@ export class FunctionCtx {
   #saved: readonly tf.Tensor[] | null = null;
   #inBackward = false;
   #pending: tf.Tensor[] = [];
-  #inputs: readonly (tf.Tensor | null)[];
+  // The call's arguments as given (apply's own rest array, never changed); what backward reads of
+  // them (attrs, needsInputGrad) is derived on first use, as most calls never reach a backward.
+  #args: readonly Arg[];
+  #attrs: readonly (Attribute | undefined)[] | null = null;
   #needsInputGrad: readonly boolean[] | null = null;
-  /** Non-tensor values forward wants backward to have (PyTorch's `ctx.foo = …`). */
-  readonly attributes = new Map<string, unknown>();
-  /**
-   * The call's non-tensor arguments, at their positions in the argument list (undefined where the
-   * argument is a tensor): a backward reads its slope or axis here.
-   */
-  readonly attrs: readonly (Attribute | undefined)[];
+  #attributes: Map<string, unknown> | null = null;
 
   constructor(
     readonly opName: string,
     args: readonly Arg[] = [],
   ) {
-    this.attrs = args.map((a) => (a instanceof tf.Tensor ? undefined : a));
-    this.#inputs = args.map((a) => (a instanceof tf.Tensor ? a : null));
+    this.#args = args;
+  }
+
+  /** Non-tensor values forward wants backward to have (PyTorch's `ctx.foo = …`). */
+  get attributes(): Map<string, unknown> {
+    return (this.#attributes ??= new Map());
+  }
+
+  /**
+   * The call's non-tensor arguments, at their positions in the argument list (undefined where the
+   * argument is a tensor): a backward reads its slope or axis here.
+   */
+  get attrs(): readonly (Attribute | undefined)[] {
+    return (this.#attrs ??= this.#args.map((a) => (a instanceof tf.Tensor ? undefined : a)));
   }
 
   /** Keep these tensors for backward (PyTorch's ctx.save_for_backward). */
   saveForBackward(...tensors: tf.Tensor[]): void {
-    tensors.forEach((t, i) => {
+    for (let i = 0; i < tensors.length; i++) {
+      const t: unknown = tensors[i];
       if (!(t instanceof tf.Tensor)) {
         throw new TypeError(`${this.opName}.forward: saveForBackward argument ${i} is not a tf.Tensor (got ${describe(t)})`);
       }
-    });
+    }
     this.#pending = tensors;
   }
 
@@ -86,7 +96,7 @@ export class FunctionCtx {
    */
   get needsInputGrad(): readonly boolean[] {
     if (!this.#inBackward) throw new Error(`${this.opName}: ctx.needsInputGrad is available in backward only`);
-    this.#needsInputGrad ??= this.#inputs.map((x) => x !== null && needsGradient(x));
+    this.#needsInputGrad ??= this.#args.map((x) => x instanceof tf.Tensor && needsGradient(x));
     return this.#needsInputGrad;
   }
 
@@ -217,12 +227,16 @@ interface EngineInternals {
   state: { activeTape: TapeNode[] | null; gradientDepth: number; kernelDepth: number };
 }
 
+/** The engine last found to have what defineFunction needs: checked once, not on every call. */
+let checkedEngine: EngineInternals | null = null;
+
 function engineInternals(): EngineInternals {
   const engine = tf.engine() as unknown as Partial<EngineInternals>;
+  if (engine === checkedEngine) return checkedEngine;
   if (typeof engine.runKernelFunc !== "function" || typeof engine.state !== "object") {
     throw new Error(`gradlab: this tfjs ${tf.version_core} has no engine.runKernelFunc/state, which defineFunction needs (written for tfjs 4.x)`);
   }
-  return engine as EngineInternals;
+  return (checkedEngine = engine as EngineInternals);
 }
 
 export function defineFunction<Args extends Arg[], Out extends Outputs = tf.Tensor>(definition: FunctionDefinition<Args, Out>): CustomFunction<Args, Out> {
@@ -259,7 +273,8 @@ export function defineFunction<Args extends Arg[], Out extends Outputs = tf.Tens
 /** Every argument must be a tensor or an attribute value; returns the tensors. */
 function checkArguments(name: string, args: readonly unknown[], inputName: (i: number) => string): tf.Tensor[] {
   const tensors: tf.Tensor[] = [];
-  args.forEach((a, i) => {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
     if (a instanceof tf.Tensor) {
       if (a.isDisposed) throw new TypeError(`${name}.apply: ${inputName(i)} is a disposed tf.Tensor`);
       tensors.push(a);
@@ -268,16 +283,25 @@ function checkArguments(name: string, args: readonly unknown[], inputName: (i: n
         `${name}.apply: ${inputName(i)} is ${describe(a)}, expected a tf.Tensor or a non-tensor argument (a number, boolean or string, or an array of one of those)`,
       );
     }
-  });
+  }
   if (tensors.length === 0) throw new TypeError(`${name}.apply: no tf.Tensor among its ${args.length} arguments; an op differentiates at least one tensor`);
   return tensors;
 }
 
+/** The engine's key for argument i (its position, as a string), made once per position. */
+const inputKeys: string[] = [];
+function inputKey(i: number): string {
+  return (inputKeys[i] ??= String(i));
+}
+
 function isAttribute(a: unknown): a is Attribute {
-  const scalar = (v: unknown) => typeof v === "number" || typeof v === "boolean" || typeof v === "string";
-  if (scalar(a)) return true;
+  if (isScalarAttribute(a)) return true;
   if (!Array.isArray(a)) return false;
-  return a.every((v) => typeof v === typeof a[0] && scalar(v));
+  return a.every((v) => typeof v === typeof a[0] && isScalarAttribute(v));
+}
+
+function isScalarAttribute(v: unknown): boolean {
+  return typeof v === "number" || typeof v === "boolean" || typeof v === "string";
 }
 
 /**
@@ -295,9 +319,10 @@ function runCustom<Args extends Arg[], Out extends Outputs>(
   // The engine names a tape node's inputs by key; the key is the argument's position, so the
   // gradient map below lines up with the arguments even when attributes sit between tensors.
   const inputs: Record<string, tf.Tensor> = {};
-  args.forEach((a, i) => {
-    if (a instanceof tf.Tensor) inputs[String(i)] = a;
-  });
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a instanceof tf.Tensor) inputs[inputKey(i)] = a;
+  }
   let returnedArray = false;
   const result = engine.runKernelFunc({
     forwardFunc: (_backend, save) => {
@@ -316,8 +341,13 @@ function runCustom<Args extends Arg[], Out extends Outputs>(
       throw new Error(`gradlab: ${definition.name}'s call was not recorded on tfjs ${tf.version_core}'s tape as expected (engine internals changed)`);
     }
     // What the contract check needs, only when a gradient may be asked for (not in inference).
-    const shapes = args.map((a) => (a instanceof tf.Tensor ? a.shape : null));
-    const dtypes = args.map((a) => (a instanceof tf.Tensor ? a.dtype : null));
+    const shapes: (number[] | null)[] = [];
+    const dtypes: (tf.DataType | null)[] = [];
+    for (const a of args) {
+      const tensor = a instanceof tf.Tensor;
+      shapes.push(tensor ? a.shape : null);
+      dtypes.push(tensor ? a.dtype : null);
+    }
     node.gradient = (dys) => {
       const saved = node.saved ?? [];
       ctx.enterBackward(saved);
@@ -325,9 +355,10 @@ function runCustom<Args extends Arg[], Out extends Outputs>(
         const raw = callBackward(definition, ctx, returnedArray ? dys : [dys[0] ?? tf.zerosLike(outputs[0]!)], shapes, inputName);
         const grads = checkGradients(definition.name, raw, shapes, dtypes, inputName);
         const map: Record<string, () => tf.Tensor> = {};
-        grads.forEach((g, i) => {
-          if (shapes[i] !== null) map[String(i)] = () => g ?? tf.zeros(shapes[i]!, dtypes[i]!);
-        });
+        for (let i = 0; i < grads.length; i++) {
+          const [g, shape, dtype] = [grads[i], shapes[i], dtypes[i]];
+          if (shape != null) map[inputKey(i)] = g ? () => g : () => tf.zeros(shape, dtype!);
+        }
         return map;
       } catch (error) {
         // The engine frees saved tensors only after a successful backward pass.
@@ -344,6 +375,7 @@ function runCustom<Args extends Arg[], Out extends Outputs>(
  * returned twice, is cloned (else the tape would route a gradient into itself).
  */
 function distinctOutputs(value: tf.Tensor | tf.Tensor[], args: readonly Arg[]): tf.Tensor[] {
+  if (!Array.isArray(value)) return [args.includes(value) ? tf.clone(value) : value];
   const seen = new Set<tf.Tensor>(args.filter((a): a is tf.Tensor => a instanceof tf.Tensor));
   return (Array.isArray(value) ? value : [value]).map((t) => {
     if (seen.has(t)) return tf.clone(t);
@@ -437,6 +469,8 @@ function checkGradients(
   dtypes: readonly (tf.DataType | null)[],
   inputName: (i: number) => string,
 ): (tf.Tensor | null)[] {
+  // The common case, one tensor input and its gradient already of its shape and dtype: nothing to do.
+  if (shapes.length === 1 && raw instanceof tf.Tensor && raw.dtype === dtypes[0] && shapes[0] && shapesEqual(raw.shape, shapes[0])) return [raw];
   const grads = Array.isArray(raw) ? (raw as unknown[]) : [raw];
   const lastTensor = shapes.reduce<number>((last, s, i) => (s !== null ? i : last), -1);
   if (grads.length < lastTensor + 1 || grads.length > shapes.length) {
