@@ -51,13 +51,16 @@ static void from_columns(const struct conv_geometry *g, const float *dcols, floa
 
 /*
  * The direct kernels: where a row of output pixels reads a row of input at stride 1 (stride_w 1,
- * any stride_h, padding and dilation), forward and dW need no column matrix. The image is copied
- * once into a zero-padded buffer (so no tap reads outside it), and each tap (c, kh, kw) is an
- * offset into that buffer: forward's register block is DO output channels × two chunks of four pixels
- * of an output row, one tap per step: two unaligned loads of the padded image and DO broadcasts of the weight, the
- * same arithmetic per step as sgemm.c's micro-kernel but with no im2col writing the columns and no
- * packing reading them back (on LeNet that was a third of the conv's time). dW's block is DO
- * output channels × 2 taps, four pixels a step, reduced across lanes at the image's end. dX stays Wᵀ·dy and col2im: as a direct "full"
+ * any stride_h, padding and dilation), no column matrix is needed. The image is copied once into a
+ * zero-padded buffer (so no tap reads outside it), and each tap (c, kh, kw) is an offset into it.
+ * Each kernel's register block has the same arithmetic per step as sgemm.c's micro-kernel (two
+ * vectors, four broadcasts, eight multiply-adds), but no im2col writes the columns and no packing
+ * reads them back (on LeNet that was a third of the conv's time):
+ *   forward  DO output channels × two chunks of four output pixels, one tap a step;
+ *   dW       DO output channels × two taps, four pixels a step, reduced across lanes per image;
+ * dX stays Wᵀ·dy and col2im. Fusing col2im into that product (adding each block of columns onto
+ * the padded image where its taps read) measured 1.5× slower on LeNet's shapes: the short sum over
+ * output channels, and unaligned adds overlapping the previous block's; and as a "full"
  * convolution of dy it would take twice the multiplies.
  */
 #define DO 4
@@ -93,12 +96,30 @@ static struct direct_layout direct_layout(const struct conv_geometry *g) {
   return d;
 }
 
-/* Scratch floats the direct kernels use: packed weights, padded image, tap offsets, padded dy. */
+/* The direct kernels' scratch: floats (ints for the offsets) of each part, each rounded up to a whole vector. */
+struct direct_sizes {
+  int weights; /* forward's packed weights */
+  int image;   /* the padded image */
+  int offsets; /* the taps' offsets */
+  int dy;      /* dy, padded to whole blocks of output channels */
+};
+
+static int round4(int n) {
+  return (n + 3) & ~3;
+}
+
+static struct direct_sizes direct_sizes(const struct conv_geometry *g, const struct direct_layout *d) {
+  struct direct_sizes z;
+  z.weights = round4(g->groups * d->blocks * d->taps * DO);
+  z.image = round4(g->channels * d->hp * d->wp);
+  z.offsets = round4(d->taps);
+  z.dy = round4(g->groups * d->blocks * DO * g->out_h * d->ow4);
+  return z;
+}
+
 static int direct_scratch(const struct conv_geometry *g, const struct direct_layout *d) {
-  const int weights = g->groups * d->blocks * d->taps * DO;
-  const int image = g->channels * d->hp * d->wp;
-  const int dy = g->groups * d->blocks * DO * g->out_h * d->ow4;
-  return ((weights + 3) & ~3) + ((image + 3) & ~3) + ((d->taps + 3) & ~3) + ((dy + 3) & ~3);
+  const struct direct_sizes z = direct_sizes(g, d);
+  return z.weights + z.image + z.offsets + z.dy;
 }
 
 /* xp = x with the padding made explicit: row r of channel c is input row r − pad_top, zeros outside. */
@@ -289,13 +310,21 @@ __attribute__((export_name("conv2d_scratch_floats"))) int conv2d_scratch_floats(
   return direct_scratch(g, &d);
 }
 
-/* The scratch's parts, in direct_scratch's order. */
-static void direct_parts(const struct conv_geometry *g, const struct direct_layout *d, float *scratch, float **wpk,
-                         float **xp, int **off, float **dyp) {
-  *wpk = scratch;
-  *xp = *wpk + ((g->groups * d->blocks * d->taps * DO + 3) & ~3);
-  *off = (int *)(*xp + ((g->channels * d->hp * d->wp + 3) & ~3));
-  *dyp = (float *)*off + ((d->taps + 3) & ~3);
+/* The scratch's parts, in direct_sizes's order. */
+struct direct_parts {
+  float *weights, *image;
+  int *offsets;
+  float *dy;
+};
+
+static struct direct_parts direct_parts(const struct conv_geometry *g, const struct direct_layout *d, float *scratch) {
+  const struct direct_sizes z = direct_sizes(g, d);
+  struct direct_parts p;
+  p.weights = scratch;
+  p.image = p.weights + z.weights;
+  p.offsets = (int *)(p.image + z.image);
+  p.dy = (float *)p.offsets + z.offsets;
+  return p;
 }
 
 /*
@@ -307,15 +336,13 @@ __attribute__((export_name("conv2d_forward"))) void conv2d_forward(const struct 
                                                                    float *cols) {
   if (direct_applies(g)) {
     const struct direct_layout d = direct_layout(g);
-    float *wpk, *xp, *dyp;
-    int *off;
-    direct_parts(g, &d, cols, &wpk, &xp, &off, &dyp);
-    pack_weights(g, &d, w, wpk);
-    tap_offsets(g, &d, off);
+    const struct direct_parts p = direct_parts(g, &d, cols);
+    pack_weights(g, &d, w, p.weights);
+    tap_offsets(g, &d, p.offsets);
     const int image = g->channels * g->height * g->width;
     for (int n = 0; n < g->batch; n++) {
-      pad_image(g, &d, x + n * image, xp);
-      direct_forward(g, &d, xp, wpk, off, bias, y + n * g->out_channels * g->out_h * g->out_w);
+      pad_image(g, &d, x + n * image, p.image);
+      direct_forward(g, &d, p.image, p.weights, p.offsets, bias, y + n * g->out_channels * g->out_h * g->out_w);
     }
     return;
   }
@@ -361,21 +388,20 @@ __attribute__((export_name("conv2d_backward"))) void conv2d_backward(const struc
   const int out_per_group = g->out_channels / g->groups;
   const int cols_per_group = g->channels * g->kernel_h * g->kernel_w / g->groups;
   const int direct = cols_are_input(g);
-  const int taps_direct = dw && direct_weight_applies(g);
+  const int weight_direct = dw && direct_weight_applies(g);
   struct direct_layout d;
-  float *wpk, *xp, *dyp;
-  int *off;
-  if (taps_direct) {
+  struct direct_parts parts;
+  if (weight_direct) {
     d = direct_layout(g);
-    direct_parts(g, &d, cols + ((g->channels * g->kernel_h * g->kernel_w * pixels + 3) & ~3), &wpk, &xp, &off, &dyp);
-    tap_offsets(g, &d, off);
+    parts = direct_parts(g, &d, cols + round4(g->channels * g->kernel_h * g->kernel_w * pixels));
+    tap_offsets(g, &d, parts.offsets);
   }
   for (int n = 0; n < g->batch; n++) {
     const float *dyn = dy + n * g->out_channels * pixels;
-    if (taps_direct) {
-      pad_image(g, &d, x + n * image, xp);
-      pad_dy(g, &d, dyn, dyp);
-      direct_weight_grad(g, &d, xp, dyp, off, dw);
+    if (weight_direct) {
+      pad_dy(g, &d, dyn, parts.dy);
+      pad_image(g, &d, x + n * image, parts.image);
+      direct_weight_grad(g, &d, parts.image, parts.dy, parts.offsets, dw);
     } else if (dw) {
       const float *b = x + n * image;
       if (!direct) {
