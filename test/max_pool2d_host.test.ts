@@ -2,13 +2,14 @@
  * max_pool2d's compiled loop (lib/host/gemm/pool.c, maxPoolInModule) against its JavaScript twin
  * (maxPoolLoops, PyTorch's cpu_max_pool line for line), bit for bit: the SIMD path of windows two
  * columns wide at stride 2 (four windows at a time, rows of any length) and the generic loop, on
- * random data, ties, ±0, NaN, ±∞ and all −∞ windows, with padding, dilation and ceil_mode.
+ * random data, ties, ±0, NaN, ±∞ and all −∞ windows, with padding, dilation and ceil_mode; and
+ * backward's compiled scatter against its JavaScript loop, overlapping windows' sums included.
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { poolGeometry } from "../lib/ops/max_pool2d";
-import { maxPoolInModule, maxPoolLoops } from "../lib/ops/max_pool2d_host";
+import { maxPoolBackInModule, maxPoolBackLoops, maxPoolInModule, maxPoolLoops } from "../lib/ops/max_pool2d_host";
 import type { Geometry } from "../lib/ops/pool_windows";
 import type { Pads, Pair } from "../lib/ops/window";
 import { Generator } from "../lib/random";
@@ -77,4 +78,28 @@ it("windows the SIMD path does not take (column padding, dilation or stride othe
     [[2, 3, 9, 13], [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], true],
   ];
   for (const [input, kernel, stride, pads, dilation, ceil] of cases) assertTwinsAgree(geometry(input, kernel, stride, pads, dilation, ceil), input[2]);
+});
+
+it("backward's compiled scatter and its JavaScript loop agree bit for bit: overlapping windows' sums, a window with no maximum (−1), non-finite dy", () => {
+  const cases: Geometry[] = [
+    geometry([3, 6, 28, 28], [2, 2], [2, 2]),
+    geometry([2, 3, 9, 11], [3, 3], [1, 1], [1, 1, 1, 1]),
+    geometry([1, 2, 7, 10], [3, 2], [2, 1], [0, 0, 0, 0], [2, 1], true),
+  ];
+  for (const [c, g] of cases.entries()) {
+    const rng = new Generator(40 + c);
+    const size = g.input.reduce((a, b) => a * b, 1);
+    const outs = g.input[0] * g.input[1] * g.out[0] * g.out[1];
+    // Ties, so that many windows share a maximum and the sums at one index run in output order.
+    const xs = Float32Array.from({ length: size }, () => Math.round(rng.normal()));
+    const [ys, argmax] = [new Float32Array(outs), new Int32Array(outs)];
+    maxPoolLoops(xs, ys, argmax, g);
+    argmax[outs >> 1] = -1;
+    const dys = Float32Array.from({ length: outs }, (_, i) => (i === 7 ? Number.NaN : i === 11 ? Number.POSITIVE_INFINITY : rng.normal() * 1e3));
+    // Filled with what neither leaves, so an element left unwritten shows.
+    const [dx1, dx2] = [new Float32Array(size).fill(5), new Float32Array(size).fill(5)];
+    maxPoolBackLoops(dys, argmax, dx1);
+    maxPoolBackInModule(dys, argmax, dx2);
+    assert.deepEqual(Array.from(dx2), Array.from(dx1), `dx: ${JSON.stringify(g)}`);
+  }
 });

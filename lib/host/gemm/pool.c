@@ -125,3 +125,19 @@ __attribute__((export_name("max_pool2d"))) void max_pool2d(int planes, int h, in
     }
   }
 }
+
+/*
+ * max_pool2d's backward: dx = 0, then each output's dy added at its window's argmax (−1: none), in
+ * output order, as lib/ops/max_pool2d_host.ts's JavaScript loop (the same float32 sums where
+ * windows overlap). n_in floats of dx, n_out of dy and argmax.
+ */
+__attribute__((export_name("max_pool2d_backward"))) void max_pool2d_backward(int n_in, int n_out, const float *restrict dy,
+                                                                               const int *restrict argmax, float *restrict dx) {
+  int i = 0;
+  for (; i + 4 <= n_in; i += 4) wasm_v128_store(dx + i, wasm_f32x4_splat(0));
+  for (; i < n_in; i++) dx[i] = 0;
+  for (int o = 0; o < n_out; o++) {
+    const int index = argmax[o];
+    if (index >= 0) dx[index] += dy[o];
+  }
+}

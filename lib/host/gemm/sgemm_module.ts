@@ -23,11 +23,15 @@ export type SgdStepExport = (n: number, p: number, g: number, buf: number, lr: n
 export type MaxPool2dExport = (planes: number, h: number, w: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number,
   dh: number, dw: number, top: number, left: number, x: number, y: number, argmax: number) => void;
 
+/** pool.c's max_pool2d_backward: the input's and the output's sizes, then addresses in bytes of dy, the int32 argmax and dx. */
+export type MaxPool2dBackwardExport = (nIn: number, nOut: number, dy: number, argmax: number, dx: number) => void;
+
 export interface SgemmModule {
   readonly sgemm: SgemmExport;
   readonly adamStep: AdamStepExport;
   readonly sgdStep: SgdStepExport;
   readonly maxPool2d: MaxPool2dExport;
+  readonly maxPool2dBackward: MaxPool2dBackwardExport;
   /** Float32 view of the whole memory; replaced when the memory grows, so read it after reserve(). */
   heap: Float32Array;
   /** The first float index free for operands, 16-byte aligned (above the stack and the packing buffers). */
@@ -59,6 +63,7 @@ export function sgemmModule(): SgemmModule {
     adamStep: exports.adam_step as AdamStepExport,
     sgdStep: exports.sgd_step as SgdStepExport,
     maxPool2d: exports.max_pool2d as MaxPool2dExport,
+    maxPool2dBackward: exports.max_pool2d_backward as MaxPool2dBackwardExport,
     heap: new Float32Array(memory.buffer),
     base: EmbeddedWasm.heapBase(exports),
   };
