@@ -16,7 +16,12 @@ import { Generator } from "../lib/random";
 
 /** torch's geometry (output size, ceil_mode's last window) for an input shape and pooling arguments. */
 function geometry(input: [number, number, number, number], kernel: Pair, stride: Pair, pads: Pads = [0, 0, 0, 0], dilation: Pair = [1, 1], ceilMode = false): Geometry {
-  return tf.tidy(() => poolGeometry("max_pool2d", tf.zeros(input) as tf.Tensor4D, kernel, stride, pads, dilation, ceilMode));
+  const x = tf.zeros(input) as tf.Tensor4D;
+  try {
+    return poolGeometry("max_pool2d", x, kernel, stride, pads, dilation, ceilMode);
+  } finally {
+    x.dispose();
+  }
 }
 
 type Fill = (rng: Generator, i: number) => number;
