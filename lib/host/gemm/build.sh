@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds sgemm.c, optim.c (the optimizers' steps) and pool.c (max_pool2d's forward) into one
+# Builds sgemm.c, optim.c (the optimizers' steps), pool.c (max_pool2d) and activations.c (relu) into one
 # WebAssembly module and writes sgemm_wasm.ts, its bytes as base64, which sgemm_module.ts imports.
-# Exports: sgemm, adam_step, sgd_step, max_pool2d (marked export_name in the C).
+# Exports: sgemm, adam_step, sgd_step, max_pool2d, max_pool2d_backward, relu_forward, relu_backward
+# (marked export_name in the C).
 #
 #   bash lib/host/gemm/build.sh [OUT_DIR]      (default: beside this script)
 #
@@ -12,6 +13,6 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 rel=lib/host/gemm
 module=sgemm
 constant=SGEMM_WASM_BASE64
-sources=(sgemm.c optim.c pool.c)
+sources=(sgemm.c optim.c pool.c activations.c)
 exports=()
 source "$here/../build_embedded_wasm.sh"

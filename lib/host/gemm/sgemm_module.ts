@@ -26,12 +26,18 @@ export type MaxPool2dExport = (planes: number, h: number, w: number, oh: number,
 /** pool.c's max_pool2d_backward: the input's and the output's sizes, then addresses in bytes of dy, the int32 argmax and dx. */
 export type MaxPool2dBackwardExport = (nIn: number, nOut: number, dy: number, argmax: number, dx: number) => void;
 
+/** activations.c's relu_forward(n, x, y) and relu_backward(n, y, dy, dx): addresses in bytes, in place allowed. */
+export type ReluForwardExport = (n: number, x: number, y: number) => void;
+export type ReluBackwardExport = (n: number, y: number, dy: number, dx: number) => void;
+
 export interface SgemmModule {
   readonly sgemm: SgemmExport;
   readonly adamStep: AdamStepExport;
   readonly sgdStep: SgdStepExport;
   readonly maxPool2d: MaxPool2dExport;
   readonly maxPool2dBackward: MaxPool2dBackwardExport;
+  readonly reluForward: ReluForwardExport;
+  readonly reluBackward: ReluBackwardExport;
   /** Float32 view of the whole memory; replaced when the memory grows, so read it after reserve(). */
   heap: Float32Array;
   /** The first float index free for operands, 16-byte aligned (above the stack and the packing buffers). */
@@ -64,6 +70,8 @@ export function sgemmModule(): SgemmModule {
     sgdStep: exports.sgd_step as SgdStepExport,
     maxPool2d: exports.max_pool2d as MaxPool2dExport,
     maxPool2dBackward: exports.max_pool2d_backward as MaxPool2dBackwardExport,
+    reluForward: exports.relu_forward as ReluForwardExport,
+    reluBackward: exports.relu_backward as ReluBackwardExport,
     heap: new Float32Array(memory.buffer),
     base: EmbeddedWasm.heapBase(exports),
   };
