@@ -70,6 +70,8 @@ it("ceil_mode's clipped last windows, taller windows, row padding and row dilati
     [[1, 2, 9, 18], [3, 2], [1, 2], [1, 0, 1, 0], [1, 1], true],
     [[1, 2, 11, 21], [2, 2], [3, 2], [1, 0, 1, 0], [2, 1], true],
     [[1, 1, 6, 16], [1, 2], [1, 2], [0, 0, 0, 0], [1, 1], false],
+    // Bottom and right padding only: the last row and column of windows hang off the input.
+    [[2, 2, 9, 17], [2, 2], [2, 2], [0, 0, 1, 1], [1, 1], false],
   ];
   for (const [input, kernel, stride, pads, dilation, ceil] of cases) assertTwinsAgree(geometry(input, kernel, stride, pads, dilation, ceil), input[3]);
 });
