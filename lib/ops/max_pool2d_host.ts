@@ -89,10 +89,32 @@ export function maxPool2dHostBackward(ctx: FunctionCtx, dy: tf.Tensor, g: Geomet
   // The allocation before the views: on wasm a new allocation may move the heap under them.
   const info = host.alloc(g.input);
   const [dys, dx] = [host.f32(dy), host.f32(info)];
+  (gemmAvailable() ? maxPoolBackInModule : maxPoolBackLoops)(dys, argmax, dx);
+  return tensorFromInfo(info) as tf.Tensor4D;
+}
+
+/** Backward's loop in JavaScript: dx = 0, then each dy added at its window's maximum, in output order. */
+export function maxPoolBackLoops(dys: Float32Array, argmax: Int32Array, dx: Float32Array): void {
   dx.fill(0);
   for (let o = 0; o < argmax.length; o++) {
     const index = argmax[o]!;
     if (index >= 0) dx[index] = dx[index]! + dys[o]!;
   }
-  return tensorFromInfo(info) as tf.Tensor4D;
+}
+
+/**
+ * The same loop compiled (pool.c's max_pool2d_backward): dy and argmax copied in, dx out. Faster
+ * than the JavaScript at every size measured, copies included (LeNet's pools: 113 → 72 µs and
+ * 69 → 23 µs), mostly from the fill and the scatter's bounds checks.
+ */
+export function maxPoolBackInModule(dys: Float32Array, argmax: Int32Array, dx: Float32Array): void {
+  const module = sgemmModule();
+  const dyAt = module.base;
+  const argmaxAt = align4(dyAt + dys.length);
+  const dxAt = align4(argmaxAt + argmax.length);
+  reserve(module, dxAt + dx.length);
+  module.heap.set(dys, dyAt);
+  new Int32Array(module.heap.buffer, argmaxAt * 4, argmax.length).set(argmax);
+  module.maxPool2dBackward(dx.length, argmax.length, dyAt * 4, argmaxAt * 4, dxAt * 4);
+  dx.set(module.heap.subarray(dxAt, dxAt + dx.length));
 }

@@ -32,6 +32,13 @@ export type Conv2dBackwardExport = (geometry: number, x: number, w: number, dy: 
 /** conv.c's conv2d_scratch_floats: the address in bytes of the geometry; floats of scratch beyond the column area. */
 export type Conv2dScratchExport = (geometry: number) => number;
 
+/** pool.c's max_pool2d_backward: the input's and the output's sizes, then addresses in bytes of dy, the int32 argmax and dx. */
+export type MaxPool2dBackwardExport = (nIn: number, nOut: number, dy: number, argmax: number, dx: number) => void;
+
+/** activations.c's relu_forward(n, x, y) and relu_backward(n, y, dy, dx): addresses in bytes, in place allowed. */
+export type ReluForwardExport = (n: number, x: number, y: number) => void;
+export type ReluBackwardExport = (n: number, y: number, dy: number, dx: number) => void;
+
 export interface SgemmModule {
   readonly sgemm: SgemmExport;
   readonly adamStep: AdamStepExport;
@@ -40,6 +47,9 @@ export interface SgemmModule {
   readonly conv2dForward: Conv2dForwardExport;
   readonly conv2dBackward: Conv2dBackwardExport;
   readonly conv2dScratchFloats: Conv2dScratchExport;
+  readonly maxPool2dBackward: MaxPool2dBackwardExport;
+  readonly reluForward: ReluForwardExport;
+  readonly reluBackward: ReluBackwardExport;
   /** Float32 view of the whole memory; replaced when the memory grows, so read it after reserve(). */
   heap: Float32Array;
   /** The first float index free for operands, 16-byte aligned (above the stack and the packing buffers). */
@@ -74,6 +84,9 @@ export function sgemmModule(): SgemmModule {
     conv2dForward: exports.conv2d_forward as Conv2dForwardExport,
     conv2dBackward: exports.conv2d_backward as Conv2dBackwardExport,
     conv2dScratchFloats: exports.conv2d_scratch_floats as Conv2dScratchExport,
+    maxPool2dBackward: exports.max_pool2d_backward as MaxPool2dBackwardExport,
+    reluForward: exports.relu_forward as ReluForwardExport,
+    reluBackward: exports.relu_backward as ReluBackwardExport,
     heap: new Float32Array(memory.buffer),
     base: EmbeddedWasm.heapBase(exports),
   };
