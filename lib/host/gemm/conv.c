@@ -56,18 +56,18 @@ static void from_columns(const struct conv_geometry *g, const float *dcols, floa
  * Each kernel's register block has the same arithmetic per step as sgemm.c's micro-kernel (two
  * vectors, four broadcasts, eight multiply-adds), but no im2col writes the columns and no packing
  * reads them back (on LeNet that was a third of the conv's time):
- *   forward  DO output channels × two chunks of four output pixels, one tap a step;
- *   dW       DO output channels × two taps, four pixels a step, reduced across lanes per image;
+ *   forward  4 output channels × two chunks of four output pixels (or 3 × 3), one tap a step;
+ *   dW       4 output channels × two taps (or 3 × 3), four pixels a step, reduced across lanes per image;
  * dX stays Wᵀ·dy and col2im. Fusing col2im into that product (adding each block of columns onto
  * the padded image where its taps read) measured 1.5× slower on LeNet's shapes: the short sum over
  * output channels, and unaligned adds overlapping the previous block's; and as a "full"
  * convolution of dy it would take twice the multiplies.
  */
-#define DO 4
 
 struct direct_layout {
   int taps;   /* C/g·KH·KW */
-  int blocks; /* output-channel blocks of DO per group */
+  int bo;     /* output channels per register block: 4, or 3 where that wastes fewer */
+  int blocks; /* output-channel blocks of bo per group */
   int hp, wp; /* the padded image's rows and row length */
   int ow4;    /* out_w rounded up to 4: the pixels forward's chunks span */
 };
@@ -88,7 +88,10 @@ static int direct_weight_applies(const struct conv_geometry *g) {
 static struct direct_layout direct_layout(const struct conv_geometry *g) {
   struct direct_layout d;
   d.taps = g->channels / g->groups * g->kernel_h * g->kernel_w;
-  d.blocks = (g->out_channels / g->groups + DO - 1) / DO;
+  /* Blocks of 3 (with 3 chunks or taps: 9 accumulators) fit 6 output channels, which blocks of 4 fill to 8. */
+  const int og = g->out_channels / g->groups;
+  d.bo = (3 - og % 3) % 3 < (4 - og % 4) % 4 ? 3 : 4;
+  d.blocks = (og + d.bo - 1) / d.bo;
   d.hp = (g->out_h - 1) * g->stride_h + (g->kernel_h - 1) * g->dilation_h + 1;
   d.ow4 = (g->out_w + 3) & ~3;
   /* Forward's chunks read four pixels, up to ow4 when out_w < 4. */
@@ -110,10 +113,10 @@ static int round4(int n) {
 
 static struct direct_sizes direct_sizes(const struct conv_geometry *g, const struct direct_layout *d) {
   struct direct_sizes z;
-  z.weights = round4(g->groups * d->blocks * d->taps * DO);
+  z.weights = round4(g->groups * d->blocks * d->taps * d->bo);
   z.image = round4(g->channels * d->hp * d->wp);
   z.offsets = round4(d->taps);
-  z.dy = round4(g->groups * d->blocks * DO * g->out_h * d->ow4);
+  z.dy = round4(g->groups * d->blocks * d->bo * g->out_h * d->ow4);
   return z;
 }
 
@@ -150,15 +153,15 @@ static void tap_offsets(const struct conv_geometry *g, const struct direct_layou
       for (int kw = 0; kw < g->kernel_w; kw++) off[t++] = (c * d->hp + kh * g->dilation_h) * d->wp + kw * g->dilation_w;
 }
 
-/* wpk[group][block][t][r] = w[o = group·O/g + block·DO + r][t], zero past the group's last channel. */
+/* wpk[group][block][t][r] = w[o = group·O/g + block·bo + r][t], zero past the group's last channel. */
 static void pack_weights(const struct conv_geometry *g, const struct direct_layout *d, const float *restrict w,
                          float *restrict wpk) {
   const int og = g->out_channels / g->groups;
   for (int grp = 0; grp < g->groups; grp++)
     for (int b = 0; b < d->blocks; b++)
       for (int t = 0; t < d->taps; t++)
-        for (int r = 0; r < DO; r++) {
-          const int o = b * DO + r;
+        for (int r = 0; r < d->bo; r++) {
+          const int o = b * d->bo + r;
           *wpk++ = o < og ? w[(grp * og + o) * d->taps + t] : 0.0f;
         }
 }
@@ -166,8 +169,8 @@ static void pack_weights(const struct conv_geometry *g, const struct direct_layo
 /*
  * Forward's pixels come in chunks of four of one output row: ceil(out_w / 4) per row, the last
  * moved back to end at out_w when the row is longer than 4 (recomputing a pixel or three: the same
- * sums, stored again). The register block takes two chunks, consecutive in the image (the second
- * may start the next row), so a row of 10 is 12 pixels' work rather than 16 with 8-pixel blocks.
+ * sums, stored again). The register block takes two or three chunks, consecutive in the image (the
+ * next may start the next row), so a row of 10 is 12 pixels' work rather than 16 with 8-pixel blocks.
  */
 static void chunk_at(const struct conv_geometry *g, int chunks_per_row, int chunk, int *oh, int *ow) {
   *oh = chunk / chunks_per_row;
@@ -186,9 +189,16 @@ static void store_chunk(const struct conv_geometry *g, float *dst, v128_t v) {
   for (int j = 0; j < g->out_w; j++) dst[j] = tile[j];
 }
 
-/* One image: yn = conv2d(xp) + bias, from the padded image, packed weights and tap offsets. */
-static void direct_forward(const struct conv_geometry *g, const struct direct_layout *d, const float *xp, const float *wpk,
-                           const int *off, const float *bias, float *yn) {
+/*
+ * One image: yn = conv2d(xp) + bias, from the padded image, packed weights and tap offsets, in
+ * blocks of `bo` output channels × `nx` chunks (4 × 2 or 3 × 3: 8 or 9 accumulators, constants in
+ * each caller, so that clang keeps the block in registers).
+ */
+static inline __attribute__((always_inline)) void direct_forward_blocks(const int bo, const int nx,
+                                                                        const struct conv_geometry *g,
+                                                                        const struct direct_layout *d, const float *xp,
+                                                                        const float *wpk, const int *off,
+                                                                        const float *bias, float *yn) {
   const int og = g->out_channels / g->groups, cg = g->channels / g->groups;
   const int pixels = g->out_h * g->out_w;
   const int chunks_per_row = (g->out_w + 3) / 4;
@@ -196,55 +206,57 @@ static void direct_forward(const struct conv_geometry *g, const struct direct_la
   for (int grp = 0; grp < g->groups; grp++) {
     const float *xg = xp + grp * cg * d->hp * d->wp;
     for (int b = 0; b < d->blocks; b++) {
-      const float *wb = wpk + (grp * d->blocks + b) * d->taps * DO;
-      const int o0 = grp * og + b * DO;
-      const int rows = og - b * DO < DO ? og - b * DO : DO;
-      for (int chunk = 0; chunk < chunks; chunk += 2) {
-        /* An odd count's last block computes its one chunk twice. */
-        int oh0, ow0, oh1, ow1;
-        chunk_at(g, chunks_per_row, chunk, &oh0, &ow0);
-        chunk_at(g, chunks_per_row, chunk + 1 < chunks ? chunk + 1 : chunk, &oh1, &ow1);
-        const float *x0 = xg + oh0 * g->stride_h * d->wp + ow0, *x1 = xg + oh1 * g->stride_h * d->wp + ow1;
-        v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00;
-        v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-        const float *a = wb;
-        for (int t = 0; t < d->taps; t++, a += DO) {
-          const v128_t b0 = wasm_v128_load(x0 + off[t]), b1 = wasm_v128_load(x1 + off[t]);
-          const v128_t a0 = wasm_v128_load32_splat(a);
-          c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
-          c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
-          const v128_t a1 = wasm_v128_load32_splat(a + 1);
-          c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0));
-          c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
-          const v128_t a2 = wasm_v128_load32_splat(a + 2);
-          c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0));
-          c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
-          const v128_t a3 = wasm_v128_load32_splat(a + 3);
-          c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0));
-          c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
+      const float *wb = wpk + (grp * d->blocks + b) * d->taps * bo;
+      const int o0 = grp * og + b * bo;
+      const int rows = og - b * bo < bo ? og - b * bo : bo;
+      for (int chunk = 0; chunk < chunks; chunk += nx) {
+        /* A last block short of chunks computes its last chunk again in the missing places. */
+        int oh[3], ow[3];
+        const float *x[3];
+        for (int j = 0; j < nx; j++) {
+          chunk_at(g, chunks_per_row, chunk + j < chunks ? chunk + j : chunks - 1, &oh[j], &ow[j]);
+          x[j] = xg + oh[j] * g->stride_h * d->wp + ow[j];
         }
-        const v128_t acc[DO][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+        v128_t acc[4][3];
+        for (int r = 0; r < bo; r++)
+          for (int j = 0; j < nx; j++) acc[r][j] = wasm_f32x4_splat(0.0f);
+        const float *a = wb;
+        for (int t = 0; t < d->taps; t++, a += bo) {
+          v128_t v[3];
+          for (int j = 0; j < nx; j++) v[j] = wasm_v128_load(x[j] + off[t]);
+          for (int r = 0; r < bo; r++) {
+            const v128_t w = wasm_v128_load32_splat(a + r);
+            for (int j = 0; j < nx; j++) acc[r][j] = wasm_f32x4_add(acc[r][j], wasm_f32x4_mul(w, v[j]));
+          }
+        }
         for (int r = 0; r < rows; r++) {
           const int o = o0 + r;
           const v128_t vb = wasm_f32x4_splat(bias ? bias[o] : 0.0f);
           /* bias + product, as the products path adds the product onto the bias. */
           float *plane = yn + o * pixels;
-          store_chunk(g, plane + oh0 * g->out_w + ow0, wasm_f32x4_add(vb, acc[r][0]));
-          store_chunk(g, plane + oh1 * g->out_w + ow1, wasm_f32x4_add(vb, acc[r][1]));
+          for (int j = 0; j < nx; j++) store_chunk(g, plane + oh[j] * g->out_w + ow[j], wasm_f32x4_add(vb, acc[r][j]));
         }
       }
     }
   }
 }
 
-/* dyp[group][block·DO + r][oh][ow] = dy of that channel, zeros past the group's channels (a block's missing rows). */
+static void direct_forward(const struct conv_geometry *g, const struct direct_layout *d, const float *xp, const float *wpk,
+                           const int *off, const float *bias, float *yn) {
+  if (d->bo == 4)
+    direct_forward_blocks(4, 2, g, d, xp, wpk, off, bias, yn);
+  else
+    direct_forward_blocks(3, 3, g, d, xp, wpk, off, bias, yn);
+}
+
+/* dyp[group][block·bo + r][oh][ow] = dy of that channel, zeros past the group's channels (a block's missing rows). */
 static void pad_dy(const struct conv_geometry *g, const struct direct_layout *d, const float *restrict dyn,
                    float *restrict dyp) {
   const int og = g->out_channels / g->groups;
   for (int grp = 0; grp < g->groups; grp++)
-    for (int o = 0; o < d->blocks * DO; o++)
+    for (int o = 0; o < d->blocks * d->bo; o++)
       for (int oh = 0; oh < g->out_h; oh++) {
-        float *dst = dyp + ((grp * d->blocks * DO + o) * g->out_h + oh) * d->ow4;
+        float *dst = dyp + ((grp * d->blocks * d->bo + o) * g->out_h + oh) * d->ow4;
         const float *src = dyn + ((grp * og + o) * g->out_h + oh) * g->out_w;
         int j = 0;
         if (o < og)
@@ -258,49 +270,60 @@ static float lane_sum(v128_t v) {
          (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
 }
 
-/* One image: dw += dy · (the image's taps)ᵀ, from the padded image and padded dy; out_w a multiple of 4 (direct_weight_applies). */
-static void direct_weight_grad(const struct conv_geometry *g, const struct direct_layout *d, const float *xp,
-                               const float *dyp, const int *off, float *dw) {
+/*
+ * One image: dw += dy · (the image's taps)ᵀ, from the padded image and padded dy, in blocks of
+ * `bo` output channels × `nt` taps (4 × 2 or 3 × 3), four pixels a step; out_w a multiple of 4
+ * (direct_weight_applies).
+ */
+static inline __attribute__((always_inline)) void direct_weight_grad_blocks(const int bo, const int nt,
+                                                                            const struct conv_geometry *g,
+                                                                            const struct direct_layout *d,
+                                                                            const float *xp, const float *dyp,
+                                                                            const int *off, float *dw) {
   const int og = g->out_channels / g->groups, cg = g->channels / g->groups;
   const int plane = g->out_h * d->ow4;
   for (int grp = 0; grp < g->groups; grp++) {
     const float *xg = xp + grp * cg * d->hp * d->wp;
     for (int b = 0; b < d->blocks; b++) {
-      const float *db = dyp + (grp * d->blocks + b) * DO * plane;
-      const int o0 = grp * og + b * DO;
-      const int rows = og - b * DO < DO ? og - b * DO : DO;
-      for (int t = 0; t < d->taps; t += 2) {
-        const int t1 = t + 1 < d->taps ? t + 1 : t;
-        v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00;
-        v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+      const float *db = dyp + (grp * d->blocks + b) * bo * plane;
+      const int o0 = grp * og + b * bo;
+      const int rows = og - b * bo < bo ? og - b * bo : bo;
+      for (int t = 0; t < d->taps; t += nt) {
+        /* A last block short of taps repeats its last tap, whose sums are then not added twice. */
+        int tap[3];
+        for (int j = 0; j < nt; j++) tap[j] = t + j < d->taps ? t + j : d->taps - 1;
+        v128_t acc[4][3];
+        for (int r = 0; r < bo; r++)
+          for (int j = 0; j < nt; j++) acc[r][j] = wasm_f32x4_splat(0.0f);
         for (int oh = 0; oh < g->out_h; oh++) {
-          const float *x0 = xg + oh * g->stride_h * d->wp + off[t], *x1 = xg + oh * g->stride_h * d->wp + off[t1];
-          const float *y0 = db + oh * d->ow4, *y1 = y0 + plane, *y2 = y1 + plane, *y3 = y2 + plane;
+          const float *x[3];
+          for (int j = 0; j < nt; j++) x[j] = xg + oh * g->stride_h * d->wp + off[tap[j]];
+          const float *y = db + oh * d->ow4;
           for (int ow = 0; ow < d->ow4; ow += 4) {
-            const v128_t v0 = wasm_v128_load(x0 + ow), v1 = wasm_v128_load(x1 + ow);
-            const v128_t d0 = wasm_v128_load(y0 + ow);
-            c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(d0, v0));
-            c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(d0, v1));
-            const v128_t d1 = wasm_v128_load(y1 + ow);
-            c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(d1, v0));
-            c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(d1, v1));
-            const v128_t d2 = wasm_v128_load(y2 + ow);
-            c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(d2, v0));
-            c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(d2, v1));
-            const v128_t d3 = wasm_v128_load(y3 + ow);
-            c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(d3, v0));
-            c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(d3, v1));
+            v128_t v[3];
+            for (int j = 0; j < nt; j++) v[j] = wasm_v128_load(x[j] + ow);
+            for (int r = 0; r < bo; r++) {
+              const v128_t dv = wasm_v128_load(y + r * plane + ow);
+              for (int j = 0; j < nt; j++) acc[r][j] = wasm_f32x4_add(acc[r][j], wasm_f32x4_mul(dv, v[j]));
+            }
           }
         }
-        const v128_t acc[DO][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
         for (int r = 0; r < rows; r++) {
           float *row = dw + (o0 + r) * d->taps;
-          row[t] += lane_sum(acc[r][0]);
-          if (t1 != t) row[t1] += lane_sum(acc[r][1]);
+          for (int j = 0; j < nt; j++)
+            if (t + j < d->taps) row[t + j] += lane_sum(acc[r][j]);
         }
       }
     }
   }
+}
+
+static void direct_weight_grad(const struct conv_geometry *g, const struct direct_layout *d, const float *xp,
+                               const float *dyp, const int *off, float *dw) {
+  if (d->bo == 4)
+    direct_weight_grad_blocks(4, 2, g, d, xp, dyp, off, dw);
+  else
+    direct_weight_grad_blocks(3, 3, g, d, xp, dyp, off, dw);
 }
 
 /* Scratch floats conv2d_forward and conv2d_backward need beyond the column area, for geometry g. */
