@@ -5,6 +5,7 @@
  * (o, i) holds D elements inner apart, so no transpose is needed for any dim. Row sums in float64.
  */
 import type * as tf from "@tensorflow/tfjs";
+import { align4, reserve, sgemmModule } from "../host/gemm/sgemm_module";
 import { tensorFromInfo, type HostBackend } from "../host/host_tensors";
 
 /** The rows of a softmax along `dim`: `outer`·`inner` of them, of `size` elements `inner` apart. */
@@ -43,11 +44,18 @@ export function softmaxHost(host: HostBackend, x: tf.Tensor, dim: number): tf.Te
   return tensorFromInfo(info);
 }
 
-/** dx = y·(dy − Σ dy·y) along dim. */
-export function softmaxBackwardHost(host: HostBackend, y: tf.Tensor, dy: tf.Tensor, dim: number): tf.Tensor {
+/**
+ * dx = y·(dy − Σ dy·y) along dim: in the sgemm module (activations.c) when `inModule` and the rows
+ * are contiguous (the last dim), else the JavaScript loop; the same float64 arithmetic.
+ */
+export function softmaxBackwardHost(host: HostBackend, y: tf.Tensor, dy: tf.Tensor, dim: number, inModule = false): tf.Tensor {
   const { outer, size, inner } = rowsAlong(y.shape, dim);
   const info = host.alloc(y.shape);
   const [ys, dys, dx] = [host.f32(y), host.f32(dy), host.f32(info)];
+  if (inModule && inner === 1) {
+    softmaxBackInModule(ys, dys, dx, size);
+    return tensorFromInfo(info);
+  }
   for (let o = 0; o < outer; o++) {
     for (let s = 0; s < inner; s++) {
       const start = o * size * inner + s;
@@ -58,6 +66,26 @@ export function softmaxBackwardHost(host: HostBackend, y: tf.Tensor, dy: tf.Tens
     }
   }
   return tensorFromInfo(info);
+}
+
+/** Elements per module call at most (whole rows; one row when a row is longer): copied in, computed and copied out while in cache. */
+const CHUNK = 8192;
+
+/** softmax's backward along contiguous rows of `size`, compiled (activations.c's softmax_backward), dx in place of dy in the module's memory. */
+export function softmaxBackInModule(ys: Float32Array, dys: Float32Array, dx: Float32Array, size: number): void {
+  const module = sgemmModule();
+  const rowsPerCall = Math.max(1, Math.floor(CHUNK / Math.max(1, size)));
+  const floats = Math.min(ys.length, rowsPerCall * size);
+  const yAt = module.base;
+  const dyAt = align4(yAt + floats);
+  reserve(module, dyAt + floats);
+  for (let start = 0; start < ys.length; start += floats) {
+    const n = Math.min(floats, ys.length - start);
+    module.heap.set(ys.subarray(start, start + n), yAt);
+    module.heap.set(dys.subarray(start, start + n), dyAt);
+    module.softmaxBackward(n / size, size, yAt * 4, dyAt * 4, dyAt * 4);
+    dx.set(module.heap.subarray(dyAt, dyAt + n), start);
+  }
 }
 
 /** y = (x − max) − log Σ e^(x − max) along dim, as tfjs's logSoftmax and torch compute it. */

@@ -27,3 +27,37 @@ __attribute__((export_name("relu_backward"))) void relu_backward(int n, const fl
   }
   for (; i < n; i++) dx[i] = dy[i] * (y[i] <= 0 ? 0.0f : 1.0f);
 }
+
+/*
+ * softmax's backward along rows of `size` contiguous elements (the last dim, lib/ops/softmax.ts):
+ * dx = y·(dy − Σ dy·y), the dot product and the difference in float64 as the JavaScript loop
+ * (softmax_host.ts) computes them, two lanes at a time; each dx rounded once to float32.
+ */
+static v128_t promote_high(v128_t v) {
+  return wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 2, 3));
+}
+
+__attribute__((export_name("softmax_backward"))) void softmax_backward(int rows, int size, const float *y, const float *dy,
+                                                                       float *dx) {
+  for (int r = 0; r < rows; r++, y += size, dy += size, dx += size) {
+    v128_t s0 = wasm_f64x2_splat(0.0), s1 = s0;
+    int i = 0;
+    for (; i + 4 <= size; i += 4) {
+      const v128_t yv = wasm_v128_load(y + i), dv = wasm_v128_load(dy + i);
+      s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(yv), wasm_f64x2_promote_low_f32x4(dv)));
+      s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(promote_high(yv), promote_high(dv)));
+    }
+    double dot = (wasm_f64x2_extract_lane(s0, 0) + wasm_f64x2_extract_lane(s1, 0)) +
+                 (wasm_f64x2_extract_lane(s0, 1) + wasm_f64x2_extract_lane(s1, 1));
+    for (; i < size; i++) dot += (double)y[i] * (double)dy[i];
+    const v128_t vdot = wasm_f64x2_splat(dot);
+    i = 0;
+    for (; i + 4 <= size; i += 4) {
+      const v128_t yv = wasm_v128_load(y + i), dv = wasm_v128_load(dy + i);
+      const v128_t lo = wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(yv), wasm_f64x2_sub(wasm_f64x2_promote_low_f32x4(dv), vdot));
+      const v128_t hi = wasm_f64x2_mul(promote_high(yv), wasm_f64x2_sub(promote_high(dv), vdot));
+      wasm_v128_store(dx + i, wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(lo), wasm_f32x4_demote_f64x2_zero(hi), 0, 1, 4, 5));
+    }
+    for (; i < size; i++) dx[i] = (float)((double)y[i] * ((double)dy[i] - dot));
+  }
+}

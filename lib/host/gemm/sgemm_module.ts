@@ -39,6 +39,9 @@ export type MaxPool2dBackwardExport = (nIn: number, nOut: number, dy: number, ar
 export type ReluForwardExport = (n: number, x: number, y: number) => void;
 export type ReluBackwardExport = (n: number, y: number, dy: number, dx: number) => void;
 
+/** activations.c's softmax_backward(rows, size, y, dy, dx): rows of `size` contiguous elements; addresses in bytes, dx may be dy. */
+export type SoftmaxBackwardExport = (rows: number, size: number, y: number, dy: number, dx: number) => void;
+
 export interface SgemmModule {
   readonly sgemm: SgemmExport;
   readonly adamStep: AdamStepExport;
@@ -50,6 +53,7 @@ export interface SgemmModule {
   readonly maxPool2dBackward: MaxPool2dBackwardExport;
   readonly reluForward: ReluForwardExport;
   readonly reluBackward: ReluBackwardExport;
+  readonly softmaxBackward: SoftmaxBackwardExport;
   /** Float32 view of the whole memory; replaced when the memory grows, so read it after reserve(). */
   heap: Float32Array;
   /** The first float index free for operands, 16-byte aligned (above the stack and the packing buffers). */
@@ -87,6 +91,7 @@ export function sgemmModule(): SgemmModule {
     maxPool2dBackward: exports.max_pool2d_backward as MaxPool2dBackwardExport,
     reluForward: exports.relu_forward as ReluForwardExport,
     reluBackward: exports.relu_backward as ReluBackwardExport,
+    softmaxBackward: exports.softmax_backward as SoftmaxBackwardExport,
     heap: new Float32Array(memory.buffer),
     base: EmbeddedWasm.heapBase(exports),
   };
