@@ -21,7 +21,7 @@ after(() => setHostKernels(true));
 /** A softmax output-like y (positive, rows summing to about 1) and a dy, with NaN and ±∞ planted in the last rows. */
 function operands(rows: number, size: number, seed: number): [tf.Tensor, tf.Tensor] {
   const rng = new Generator(seed);
-  const y = Float32Array.from({ length: rows * size }, () => rng.uniform(0, 2 / size));
+  const y = Float32Array.from({ length: rows * size }, () => (2 / size) * rng.uniform());
   const dy = Float32Array.from({ length: rows * size }, () => rng.normal());
   if (rows > 1) {
     dy[(rows - 1) * size] = Number.NaN;
