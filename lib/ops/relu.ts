@@ -1,13 +1,14 @@
 /**
  * relu(x) = max(x, 0); dx = dy where the output is positive (0 at x = 0, as torch). On cpu, and on
  * wasm for small tensors, forward and backward are one loop each over the tensors' storage: in
- * JavaScript for small tensors, and from MODULE_FROM elements compiled (lib/host/gemm/activations.c,
+ * JavaScript for small tensors, and from MODULE_FROM elements (saved_output_module.ts; at 150528,
+ * LeNet's first: 505 → 63 µs forward, 507 → 90 µs backward) compiled (lib/host/gemm/activations.c,
  * SIMD), the storage copied in and the result out, with the same results bit for bit.
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
-import { gemmAvailable } from "../host/gemm/sgemm";
-import { align4, reserve, sgemmModule } from "../host/gemm/sgemm_module";
+import { CHUNK, savedOutputBackward, savedOutputInModule as inModule } from "../host/gemm/saved_output_module";
+import { reserve, sgemmModule } from "../host/gemm/sgemm_module";
 import { hostBackendFor, tensorFromInfo } from "../host/host_tensors";
 import { checkFloatTensor } from "./argument_checks";
 
@@ -19,8 +20,6 @@ import { checkFloatTensor } from "./argument_checks";
  * 22 against 33 µs forward and backward).
  */
 const WASM_HOST_LIMIT = 2048;
-/** The compiled loops from this many elements: the measured crossover with the JavaScript loops, copies included, is 32 to 48 (at 150528, LeNet's first: 505 → 63 µs forward, 507 → 90 µs backward). */
-const MODULE_FROM = 64;
 
 export const ReluF = defineFunction<[tf.Tensor]>({
   name: "Relu",
@@ -52,7 +51,6 @@ export const ReluF = defineFunction<[tf.Tensor]>({
   lower: (g, x) => g.op("Relu", x),
 });
 
-const inModule = (n: number) => n >= MODULE_FROM && gemmAvailable();
 
 /** Forward in JavaScript: where WebAssembly SIMD is missing, for small tensors, and the tests' second opinion. */
 export function reluLoop(xs: Float32Array, ys: Float32Array): void {
@@ -71,12 +69,6 @@ export function reluBackLoop(ys: Float32Array, dys: Float32Array, dx: Float32Arr
   for (let i = 0; i < ys.length; i++) dx[i] = dys[i]! * +!(ys[i]! <= 0);
 }
 
-/**
- * Chunks of this many elements through the module's memory: copied in, computed and copied out
- * while still in cache (LeNet's first relu, 150528 elements: backward 122 → 90 µs, forward 66 → 63 µs).
- */
-const CHUNK = 8192;
-
 /** Forward compiled (activations.c's relu_forward), in place in the module's memory, a chunk at a time. */
 export function reluInModule(xs: Float32Array, ys: Float32Array): void {
   const module = sgemmModule();
@@ -90,19 +82,9 @@ export function reluInModule(xs: Float32Array, ys: Float32Array): void {
   }
 }
 
-/** Backward compiled (relu_backward), dx in place of dy in the module's memory, a chunk at a time. */
+/** Backward compiled (relu_backward), a chunk at a time. */
 export function reluBackInModule(ys: Float32Array, dys: Float32Array, dx: Float32Array): void {
-  const module = sgemmModule();
-  const yAt = module.base;
-  const dyAt = align4(yAt + Math.min(ys.length, CHUNK));
-  reserve(module, dyAt + Math.min(ys.length, CHUNK));
-  for (let start = 0; start < ys.length; start += CHUNK) {
-    const n = Math.min(CHUNK, ys.length - start);
-    module.heap.set(ys.subarray(start, start + n), yAt);
-    module.heap.set(dys.subarray(start, start + n), dyAt);
-    module.reluBackward(n, yAt * 4, dyAt * 4, dyAt * 4);
-    dx.set(module.heap.subarray(dyAt, dyAt + n), start);
-  }
+  savedOutputBackward("reluBackward", ys, dys, dx);
 }
 
 /** torch.nn.functional.relu. */

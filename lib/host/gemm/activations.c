@@ -61,3 +61,39 @@ __attribute__((export_name("softmax_backward"))) void softmax_backward(int rows,
     for (; i < size; i++) dx[i] = (float)((double)y[i] * ((double)dy[i] - dot));
   }
 }
+
+/*
+ * sigmoid's and tanh's backward from the saved output, dx = dy·y·(1 − y) and dy·(1 − y·y): in
+ * float64, as the JavaScript loops (lib/ops/sigmoid.ts, tanh.ts) evaluate them, so each dx is
+ * rounded once to float32 and the results are theirs bit for bit. Either may run in place.
+ */
+enum saved_output_grad { SIGMOID, TANH };
+
+static inline __attribute__((always_inline)) v128_t grad2(const enum saved_output_grad op, v128_t dy, v128_t y) {
+  const v128_t one = wasm_f64x2_splat(1.0);
+  return op == SIGMOID ? wasm_f64x2_mul(wasm_f64x2_mul(dy, y), wasm_f64x2_sub(one, y))
+                       : wasm_f64x2_mul(dy, wasm_f64x2_sub(one, wasm_f64x2_mul(y, y)));
+}
+
+static inline __attribute__((always_inline)) void saved_output_backward(const enum saved_output_grad op, int n, const float *y,
+                                                                        const float *dy, float *dx) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t yv = wasm_v128_load(y + i), dv = wasm_v128_load(dy + i);
+    const v128_t lo = grad2(op, wasm_f64x2_promote_low_f32x4(dv), wasm_f64x2_promote_low_f32x4(yv));
+    const v128_t hi = grad2(op, promote_high(dv), promote_high(yv));
+    wasm_v128_store(dx + i, wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(lo), wasm_f32x4_demote_f64x2_zero(hi), 0, 1, 4, 5));
+  }
+  for (; i < n; i++) {
+    const double yv = y[i], dv = dy[i];
+    dx[i] = (float)(op == SIGMOID ? dv * yv * (1.0 - yv) : dv * (1.0 - yv * yv));
+  }
+}
+
+__attribute__((export_name("sigmoid_backward"))) void sigmoid_backward(int n, const float *y, const float *dy, float *dx) {
+  saved_output_backward(SIGMOID, n, y, dy, dx);
+}
+
+__attribute__((export_name("tanh_backward"))) void tanh_backward(int n, const float *y, const float *dy, float *dx) {
+  saved_output_backward(TANH, n, y, dy, dx);
+}

@@ -39,6 +39,9 @@ export type MaxPool2dBackwardExport = (nIn: number, nOut: number, dy: number, ar
 export type ReluForwardExport = (n: number, x: number, y: number) => void;
 export type ReluBackwardExport = (n: number, y: number, dy: number, dx: number) => void;
 
+/** activations.c's sigmoid_backward and tanh_backward(n, y, dy, dx): addresses in bytes, in place allowed. */
+export type SavedOutputBackwardExport = (n: number, y: number, dy: number, dx: number) => void;
+
 /** activations.c's softmax_backward(rows, size, y, dy, dx): rows of `size` contiguous elements; addresses in bytes, dx may be dy. */
 export type SoftmaxBackwardExport = (rows: number, size: number, y: number, dy: number, dx: number) => void;
 
@@ -54,6 +57,8 @@ export interface SgemmModule {
   readonly reluForward: ReluForwardExport;
   readonly reluBackward: ReluBackwardExport;
   readonly softmaxBackward: SoftmaxBackwardExport;
+  readonly sigmoidBackward: SavedOutputBackwardExport;
+  readonly tanhBackward: SavedOutputBackwardExport;
   /** Float32 view of the whole memory; replaced when the memory grows, so read it after reserve(). */
   heap: Float32Array;
   /** The first float index free for operands, 16-byte aligned (above the stack and the packing buffers). */
@@ -92,6 +97,8 @@ export function sgemmModule(): SgemmModule {
     reluForward: exports.relu_forward as ReluForwardExport,
     reluBackward: exports.relu_backward as ReluBackwardExport,
     softmaxBackward: exports.softmax_backward as SoftmaxBackwardExport,
+    sigmoidBackward: exports.sigmoid_backward as SavedOutputBackwardExport,
+    tanhBackward: exports.tanh_backward as SavedOutputBackwardExport,
     heap: new Float32Array(memory.buffer),
     base: EmbeddedWasm.heapBase(exports),
   };
