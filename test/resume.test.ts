@@ -133,4 +133,20 @@ describeEachBackend("training runs against torch, and resuming them", () => {
     assert.deepEqual(model.stateDict(), before);
     model.dispose();
   });
+
+  it("loadState refuses a folder, a file over its limit, a device past the limit and JSON nested too deep, before parsing, leaving the model as it was", () => {
+    const model = new Sequential(new Linear(3, 4), new TfTanh(), new Linear(4, 2, { bias: false }));
+    const before = model.stateDict();
+    assert.throws(() => loadState(model, dir), /loadState: cannot read .*: it is a folder, expected a state file/);
+    const big = join(dir, "big.json");
+    writeFileSync(big, `{"pad": "${"x".repeat(3 * 1024 * 1024)}"}`);
+    assert.throws(() => loadState(model, big, { maxMib: 2 }), /loadState: .*big\.json is 3\.0 MiB, over the 2 MiB limit on state files; if it is meant, pass \{ maxMib: 4 \}/);
+    assert.throws(() => loadState(model, "/dev/zero", { maxMib: 1 }), /loadState: \/dev\/zero is more than 1 MiB \(a pipe or device\), over the 1 MiB limit/);
+    const deep = join(dir, "deep.json");
+    writeFileSync(deep, "[".repeat(200_000) + "]".repeat(200_000));
+    assert.throws(() => loadState(model, deep), /loadState: .*deep\.json nests arrays\/objects more than 64 deep; expected a JSON state dict/);
+    assert.throws(() => loadState(model, big, { maxMib: 0 }), /loadState: maxMib must be a positive number of MiB, got 0/);
+    assert.deepEqual(model.stateDict(), before);
+    model.dispose();
+  });
 });

@@ -4,65 +4,36 @@
  * file fails in milliseconds with one line, not with a raw JavaScript error after seconds);
  * outputs are opened before any work and committed atomically (see PendingWrite).
  */
-import { Buffer } from "node:buffer";
-import { accessSync, closeSync, constants, openSync, readSync, statSync } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { followSymlinks, PendingWrite } from "../io/atomic_write";
+import { jsonNestingDepth, MAX_JSON_DEPTH, readBoundedBytes } from "../io/bounded_read";
 import { UsageError } from "./args";
 
 /** The default limit on any input file, in MiB (--max-input-mib raises it). */
 export const DEFAULT_MAX_INPUT_MIB = 256;
-/** Deepest JSON nesting accepted: a state dict or data file needs 3; 64 leaves room and stays far from the stack. */
-export const MAX_JSON_DEPTH = 64;
+
+export { formatBytes, jsonNestingDepth, MAX_JSON_DEPTH } from "../io/bounded_read";
 
 export interface InputFile {
   option: string;
   path: string;
 }
 
-const MIB = 1024 * 1024;
-
 /**
  * The bytes of an input file, read up to `maxMib` MiB: a larger file fails on its size before it
  * is read, and a pipe or device (/dev/zero, <(…)) is read in chunks and stopped at the limit.
  */
 export function readInputBytes(path: string, what: string, maxMib = DEFAULT_MAX_INPUT_MIB): Uint8Array {
-  const cannotRead = (error: unknown): never => {
-    const code = (error as { code?: string }).code;
-    throw new UsageError(`cannot read ${what} file ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder, expected a file" : (error as Error).message}`);
-  };
-  const limit = maxMib * MIB;
-  const tooBig = (size: string, hint: number): never => {
-    throw new UsageError(`${what} file ${path} is ${size}, over the ${maxMib} MiB limit on input files; if it is meant, raise the limit with --max-input-mib ${hint}`);
-  };
-  let fd: number;
-  try {
-    const stat = statSync(path);
-    if (stat.isDirectory()) throw Object.assign(new Error("folder"), { code: "EISDIR" });
-    if (stat.size > limit) tooBig(formatBytes(stat.size), Math.ceil(stat.size / MIB));
-    fd = openSync(path, "r");
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    return cannotRead(error);
-  }
-  try {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = new Uint8Array(Math.min(16 * MIB, limit + 1 - total) || 1);
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
-      total += n;
-      if (total > limit) tooBig(`more than ${maxMib} MiB (a pipe or device)`, maxMib * 2);
+  return readBoundedBytes(path, maxMib, (failure) => {
+    switch (failure.kind) {
+      case "missing": return new UsageError(`cannot read ${what} file ${path}: no such file`);
+      case "folder": return new UsageError(`cannot read ${what} file ${path}: it is a folder, expected a file`);
+      case "unreadable": return new UsageError(`cannot read ${what} file ${path}: ${failure.message}`);
+      case "too big":
+        return new UsageError(`${what} file ${path} is ${failure.size}, over the ${maxMib} MiB limit on input files; if it is meant, raise the limit with --max-input-mib ${failure.hintMib}`);
     }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    return cannotRead(error);
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 export function readJsonFile(path: string, what: string, maxMib = DEFAULT_MAX_INPUT_MIB): unknown {
@@ -74,24 +45,6 @@ export function readJsonFile(path: string, what: string, maxMib = DEFAULT_MAX_IN
   } catch (error) {
     throw new UsageError(`${what} file ${path} is not valid JSON: ${(error as Error).message}`);
   }
-}
-
-/** How deep [ and { nest in `text` (strings skipped), stopping as soon as it passes `stopAbove`. */
-export function jsonNestingDepth(text: string, stopAbove = Infinity): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > deepest && (deepest = depth) > stopAbove) return deepest;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return deepest;
 }
 
 /**
@@ -158,15 +111,4 @@ function statOrNull(path: string) {
   } catch {
     return null;
   }
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
 }
