@@ -149,10 +149,44 @@ describeEachBackend("exportOnnx traces plain tfjs ops; ONNX Runtime agrees with 
     model.dispose();
   });
 
+  it("einsum exports as ONNX Einsum from opset 12, where ORT agrees at other batch sizes, and at opset 11 says which opset it needs", { skip: SKIP || (backend === "wasm" ? "tfjs-wasm has no Einsum kernel" : false) }, async () => {
+    class Contractions extends Module {
+      readonly w = tf.tensor2d(Array.from(new Generator(14).uniformArray(12, -1, 1)), [4, 3]);
+      forward(x: tf.Tensor): tf.Tensor {
+        return tf.concat([tf.einsum("bi,ij->bj", x, this.w), tf.reshape(tf.einsum("bi,bi->b", x, x), [-1, 1])], 1);
+      }
+    }
+    const model = new Contractions();
+    const example = tf.ones([2, 4]);
+    await assert.rejects(exportOnnx(model, undefined, { example, opset: 11 }), /tfjs kernel Einsum, called in .*: ONNX has Einsum from opset 12; export at opset 12 or later \(this export is at 11\)/);
+    for (const opset of [12, 17]) {
+      const bytes = await exportOnnx(model, undefined, { example, opset, dynamicAxes: { x: { 0: "batch" }, y: { 0: "batch" } } });
+      for (const batch of [1, 3]) {
+        const x = tf.tensor2d(Array.from(new Generator(batch).uniformArray(batch * 4, -1, 1)), [batch, 4]);
+        const ours = await model.forward(x).data();
+        const theirs = await runOrt(bytes, x, "float32");
+        assert.ok(normwise(theirs, ours) <= ORT_NORMWISE_RTOL, `opset ${opset}, batch ${batch}: ORT ${Array.from(theirs)} vs gradlab ${Array.from(ours)}`);
+        x.dispose();
+      }
+    }
+    tf.dispose([example, model.w]);
+  });
+
+  it("mirrorPad in symmetric mode, which ONNX's Pad lacks, fails naming the mode and the one that exports", async () => {
+    class Symmetric extends Module {
+      forward(x: tf.Tensor): tf.Tensor {
+        return tf.mirrorPad(x, [[0, 0], [1, 1]], "symmetric");
+      }
+    }
+    const example = tf.ones([2, 3]);
+    await assert.rejects(exportOnnx(new Symmetric(), undefined, { example }), /tfjs kernel MirrorPad, called in .*: its mode "symmetric" has no ONNX Pad mode .*; use mode "reflect"/);
+    example.dispose();
+  });
+
   it("a kernel without a writer fails with the kernel's name and the module path that called it", async () => {
     class Cumulative extends Module {
       forward(x: tf.Tensor): tf.Tensor {
-        return tf.cumsum(x, 1);
+        return tf.cumprod(x, 1);
       }
     }
     class Net extends Module {
@@ -170,7 +204,7 @@ describeEachBackend("exportOnnx traces plain tfjs ops; ONNX Runtime agrees with 
     const example = tf.ones([2, 3]);
     await assert.rejects(exportOnnx(model, undefined, { example }), (e: Error) => {
       assert.ok(e instanceof OnnxExportError);
-      assert.match(e.message, /tfjs kernel Cumsum, called in module "layers\.1" \(Cumulative\), has no ONNX writer/);
+      assert.match(e.message, /tfjs kernel Cumprod, called in module "layers\.1" \(Cumulative\), has no ONNX writer/);
       return true;
     });
     // The forwards are put back after the trace: the model runs as before.

@@ -10,6 +10,7 @@ import { leakyRelu, prelu, relu6, selu, softmax } from "./kernels/activations";
 import type { KernelWriter } from "./kernels/context";
 import { conv2d, depthwiseConv2d, fusedConv2d, fusedDepthwiseConv2d, pool } from "./kernels/convolution";
 import { addN, binary, cast, clipByValue, expm1, filledLike, floorDiv, identity, log1p, notEqual, orEqual, rsqrt, select, square, squaredDifference, unary } from "./kernels/elementwise";
+import { cumsum, einsum, mirrorPad, mod, oneHot } from "./kernels/indexing";
 import { batchMatMul, fusedMatMul } from "./kernels/matmul";
 import { fusedBatchNorm } from "./kernels/normalization";
 import { argReduce, reduce, reduceBool } from "./kernels/reductions";
@@ -26,6 +27,7 @@ export const KERNEL_WRITERS: Readonly<Record<string, KernelWriter>> = {
   Minimum: binary("Min"),
   SquaredDifference: squaredDifference,
   FloorDiv: floorDiv,
+  Mod: mod,
   AddN: addN,
   // comparisons and logic
   Greater: binary("Greater"),
@@ -77,6 +79,7 @@ export const KERNEL_WRITERS: Readonly<Record<string, KernelWriter>> = {
   // matrix products
   BatchMatMul: batchMatMul,
   _FusedMatMul: fusedMatMul,
+  Einsum: einsum,
   // reductions
   Sum: reduce("ReduceSum"),
   Mean: reduce("ReduceMean"),
@@ -87,6 +90,7 @@ export const KERNEL_WRITERS: Readonly<Record<string, KernelWriter>> = {
   Any: reduceBool("ReduceMax"),
   ArgMax: argReduce("ArgMax"),
   ArgMin: argReduce("ArgMin"),
+  Cumsum: cumsum,
   // shapes and data movement
   Reshape: reshape,
   Transpose: transpose,
@@ -100,6 +104,8 @@ export const KERNEL_WRITERS: Readonly<Record<string, KernelWriter>> = {
   Pack: pack,
   Tile: tile,
   PadV2: pad,
+  MirrorPad: mirrorPad,
+  OneHot: oneHot,
   Fill: fill,
   // convolution and pooling (NCHW in ONNX)
   Conv2D: conv2d,

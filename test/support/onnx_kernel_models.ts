@@ -3,7 +3,8 @@
  * tfjs kernel the exporter writes: an MLP of every activation, an erf GELU with comparisons and
  * casts, a small attention block (batched matMul, heads by reshape and transpose, layer norm by
  * moments), channels-last and channels-first CNNs with batch norm and pooling, fused and
- * depthwise convolutions, and an embedding lookup with int32 ids. Each says its input shape (the
+ * depthwise convolutions, an embedding lookup with int32 ids, and running sums, remainders,
+ * one-hot rows and reflect padding. Each says its input shape (the
  * batch first) and dtype; weights come from a fixed seed.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -49,12 +50,19 @@ export class ActivationsMlp extends Module {
   }
 }
 
-/** The erf GELU, logSoftmax, clip, comparisons with where, casts and boolean logic. */
-export class GeluHead extends Module {
+/** A model whose forward starts with one Linear, its weights from a seeded generator. */
+abstract class AfterLinear extends Module {
   readonly fc: Linear;
-  constructor(g = new Generator(12)) {
+  constructor(inFeatures: number, outFeatures: number, g: Generator) {
     super();
-    this.fc = new Linear(6, 4, { generator: g });
+    this.fc = new Linear(inFeatures, outFeatures, { generator: g });
+  }
+}
+
+/** The erf GELU, logSoftmax, clip, comparisons with where, casts and boolean logic. */
+export class GeluHead extends AfterLinear {
+  constructor(g = new Generator(12)) {
+    super(6, 4, g);
   }
   forward(x: tf.Tensor): tf.Tensor {
     const h = this.fc.forward(x);
@@ -216,6 +224,24 @@ export class Embedding extends Module {
   }
 }
 
+/** Running sums both ways, floor remainders of both signs (float and int32), one-hot rows with negative and too-large ids, and reflect padding. */
+export class IndexingOps extends AfterLinear {
+  constructor(g = new Generator(13)) {
+    super(6, 6, g);
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    const h = this.fc.forward(x);
+    const sums = [tf.cumsum(h, 1), tf.cumsum(h, 1, true, true)];
+    const remainders = [tf.mod(tf.mul(h, 3), 0.7), tf.mod(tf.mul(h, 3), -1.3)];
+    // Ids from -2 to 6 against a depth of 5: negative and too large give all-off rows.
+    const ids = tf.sub(tf.cast(tf.floor(tf.mul(tf.add(h, 1), 4)), "int32"), tf.scalar(2, "int32"));
+    const oneHot = tf.reshape(tf.oneHot(ids, 5, 2, -1, "float32"), [h.shape[0]!, 30]);
+    const intRemainders = tf.cast(tf.add(tf.mod(ids, tf.scalar(3, "int32")), tf.mod(ids, tf.scalar(-4, "int32"))), "float32");
+    const padded = tf.mirrorPad(h, [[0, 0], [2, 3]], "reflect");
+    return tf.concat([...sums, ...remainders, oneHot, intRemainders, padded], 1);
+  }
+}
+
 export function kernelModels(): [string, KernelModel][] {
   return [
     ["activations MLP", { make: () => new ActivationsMlp(), features: [4], dtype: "float32", kernels: ["MYLINEAR", "Relu", "Sigmoid", "Tanh", "Elu", "LeakyRelu", "Softplus", "Relu6", "Selu", "Prelu", "Softmax", "Pow", "RealDiv"] }],
@@ -227,6 +253,7 @@ export function kernelModels(): [string, KernelModel][] {
     ["more maths", { make: () => new MoreMaths(), features: [5], dtype: "float32", kernels: ["Sin", "Cos", "Floor", "Ceil", "Round", "Sign", "Reciprocal", "Log1p", "Expm1", "FloorDiv", "AddN", "ArgMax", "ArgMin", "All", "Any", "IsNan"] }],
     ["splits and fused activations", { make: () => new SplitsAndFused(), features: [4, 4, 2], dtype: "float32", kernels: ["FusedDepthwiseConv2D", "SplitV", "Unpack", "StridedSlice", "_FusedMatMul"] }],
     ["embedding", { make: () => new Embedding(), features: [7], dtype: "int32", kernels: ["GatherV2", "Mean"] }],
+    ["indexing ops", { make: () => new IndexingOps(), features: [6], dtype: "float32", kernels: ["Cumsum", "Mod", "OneHot", "MirrorPad"], unsupported: { wasm: "tfjs-wasm's OneHot writes out of bounds for negative ids, so the model's own forward goes wrong there" } }],
   ];
 }
 

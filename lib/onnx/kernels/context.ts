@@ -137,6 +137,11 @@ export class KernelContext {
     return this.g.constant(scalarProto(value, this.elementType(dtype)));
   }
 
+  /** A 1-D constant of the ONNX type that `dtype` is written as. */
+  vector(values: readonly number[], dtype: tf.DataType = "float32"): SymbolicValue {
+    return this.g.constant(tensorProto(values, [values.length], this.elementType(dtype)));
+  }
+
   /** Axes as tfjs gives them (a number, a list, null for all), as non-negative ints. */
   axes(axis: unknown, rank: number): number[] {
     if (axis === null || axis === undefined) return Array.from({ length: rank }, (_, i) => i);
@@ -150,14 +155,20 @@ export class KernelContext {
 }
 
 export function scalarProto(value: number, elementType: number) {
+  return tensorProto([value], [], elementType);
+}
+
+/** A constant of the given ONNX element type, its values in the proto field that type uses. */
+export function tensorProto(values: readonly number[], dims: readonly number[], elementType: number) {
+  const data = [...values];
   switch (elementType) {
     case ElementType.DOUBLE:
-      return { dims: [], dataType: elementType, doubleData: [value] };
+      return { dims: [...dims], dataType: elementType, doubleData: data };
     case ElementType.FLOAT:
-      return { dims: [], dataType: elementType, floatData: [value] };
+      return { dims: [...dims], dataType: elementType, floatData: data };
     case ElementType.INT64:
-      return { dims: [], dataType: elementType, int64Data: [value] };
+      return { dims: [...dims], dataType: elementType, int64Data: data };
     default:
-      return { dims: [], dataType: elementType, int32Data: [value] };
+      return { dims: [...dims], dataType: elementType, int32Data: data };
   }
 }
