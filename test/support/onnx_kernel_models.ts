@@ -27,6 +27,8 @@ export interface KernelModel {
   kernels: string[];
   /** Why it cannot run on some backend, by backend name (tfjs's wasm Conv2D is NHWC only). */
   unsupported?: Record<string, string>;
+  /** Why ONNX Runtime cannot run its export in some dtype (a valid model, an op ORT lacks for it). */
+  ortLacks?: Partial<Record<"float32" | "float64", string>>;
 }
 
 const weights = (g: Generator, shape: number[], scale = 0.5) => new Parameter(tf.tensor(Array.from(g.uniformArray(shape.reduce((a, b) => a * b, 1), -scale, scale)), shape));
@@ -242,6 +244,25 @@ export class IndexingOps extends AfterLinear {
   }
 }
 
+/** Transposed convolutions (NHWC, as tf.conv2dTranspose runs): stride 2 "same", stride 2 "valid" with a row left over, stride 1 "valid". */
+export class TransposedConvs extends Module {
+  readonly f1: Parameter;
+  readonly f2: Parameter;
+  constructor(g = new Generator(15)) {
+    super();
+    this.f1 = weights(g, [3, 3, 2, 3]);
+    this.f2 = weights(g, [2, 2, 3, 2]);
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    const batch = x.shape[0]!;
+    const x4 = x as tf.Tensor4D;
+    const same = tf.conv2dTranspose(x4, this.f1.value as tf.Tensor4D, [batch, 8, 8, 2], 2, "same");
+    const leftover = tf.conv2dTranspose(x4, this.f1.value as tf.Tensor4D, [batch, 10, 10, 2], 2, "valid");
+    const back = tf.conv2dTranspose(same, this.f2.value as tf.Tensor4D, [batch, 9, 9, 3], 1, "valid");
+    return tf.concat([tf.reshape(same, [batch, -1]), tf.reshape(leftover, [batch, -1]), tf.reshape(back, [batch, -1])], 1);
+  }
+}
+
 export function kernelModels(): [string, KernelModel][] {
   return [
     ["activations MLP", { make: () => new ActivationsMlp(), features: [4], dtype: "float32", kernels: ["MYLINEAR", "Relu", "Sigmoid", "Tanh", "Elu", "LeakyRelu", "Softplus", "Relu6", "Selu", "Prelu", "Softmax", "Pow", "RealDiv"] }],
@@ -253,6 +274,7 @@ export function kernelModels(): [string, KernelModel][] {
     ["more maths", { make: () => new MoreMaths(), features: [5], dtype: "float32", kernels: ["Sin", "Cos", "Floor", "Ceil", "Round", "Sign", "Reciprocal", "Log1p", "Expm1", "FloorDiv", "AddN", "ArgMax", "ArgMin", "All", "Any", "IsNan"] }],
     ["splits and fused activations", { make: () => new SplitsAndFused(), features: [4, 4, 2], dtype: "float32", kernels: ["FusedDepthwiseConv2D", "SplitV", "Unpack", "StridedSlice", "_FusedMatMul"] }],
     ["embedding", { make: () => new Embedding(), features: [7], dtype: "int32", kernels: ["GatherV2", "Mean"] }],
+    ["transposed convolutions", { make: () => new TransposedConvs(), features: [4, 4, 3], dtype: "float32", kernels: ["Conv2DBackpropInput"], ortLacks: { float64: "ONNX Runtime has no double ConvTranspose" } }],
     ["indexing ops", { make: () => new IndexingOps(), features: [6], dtype: "float32", kernels: ["Cumsum", "Mod", "OneHot", "MirrorPad"], unsupported: { wasm: "tfjs-wasm's OneHot writes out of bounds for negative ids, so the model's own forward goes wrong there" } }],
   ];
 }

@@ -6,6 +6,7 @@
  * TensorFlow's: the odd pixel goes after, which is ONNX's SAME_UPPER, written as explicit pads
  * when the spatial sizes are fixed.
  */
+import * as tf from "@tensorflow/tfjs";
 import type { SymbolicValue } from "../symbolic";
 import type { KernelContext, KernelWriter } from "./context";
 import { fusedActivation } from "./matmul";
@@ -85,3 +86,29 @@ export const pool =
     const attributes = { kernel_shape_i: w.kernel, strides_i: w.strides, ...padding(k, w) };
     return channelsFirst(k, k.in("x"), true, (x) => k.g.op(opType, x, attributes));
   };
+
+/**
+ * tf.conv2dTranspose runs Conv2DBackpropInput: dy is its input and inputShape the size it was
+ * asked for. That is ONNX's ConvTranspose with the pads tfjs's forward conv of that size takes
+ * (tfjs's own computeConv2DInfo, "same" and explicit pads alike), and output_padding making up the
+ * rows and columns a stride leaves over; the filter [kh, kw, out, in] becomes ONNX's [in, out, kh, kw].
+ */
+export const conv2dBackpropInput: KernelWriter = (k) => {
+  const format = k.attr<string>("dataFormat") ?? "NHWC";
+  if (format !== "NHWC" && format !== "NCHW") k.fail(`its dataFormat "${format}" is neither NHWC nor NCHW`);
+  const channelsLast = format === "NHWC";
+  const filterShape = k.info("filter").shape as [number, number, number, number];
+  const [kh, kw] = filterShape;
+  const strides = pair(k.attr("strides"), 1);
+  const inputShape = k.attr<[number, number, number, number]>("inputShape");
+  const info = tf.backend_util.computeConv2DInfo(inputShape, filterShape, strides, 1, k.attr("pad"), k.attr("dimRoundingMode") ?? undefined,
+    false, channelsLast ? "channelsLast" : "channelsFirst");
+  const { top, bottom, left, right } = info.padInfo;
+  const outputPadding = [info.inHeight - (strides[0] * (info.outHeight - 1) + kh - top - bottom), info.inWidth - (strides[1] * (info.outWidth - 1) + kw - left - right)];
+  if (outputPadding.some((p, i) => p < 0 || p >= strides[i]!)) {
+    k.fail(`its size [${info.inHeight}, ${info.inWidth}] is not one a ConvTranspose of its input [${info.outHeight}, ${info.outWidth}] makes (output padding ${outputPadding.join(", ")} outside [0, stride))`);
+  }
+  const filter = k.g.op("Transpose", k.in("filter"), { perm_i: [3, 2, 0, 1] });
+  const attributes = { kernel_shape_i: [kh, kw], strides_i: strides, dilations_i: [1, 1], group_i: 1, pads_i: [top, left, bottom, right], output_padding_i: outputPadding };
+  return channelsFirst(k, k.in("dy"), channelsLast, (dy) => k.g.op("ConvTranspose", dy, filter, attributes));
+};
