@@ -8,7 +8,7 @@
  */
 import { leakyRelu, prelu, relu6, selu, softmax } from "./kernels/activations";
 import type { KernelWriter } from "./kernels/context";
-import { conv2d, conv2dBackpropInput, depthwiseConv2d, fusedConv2d, fusedDepthwiseConv2d, pool } from "./kernels/convolution";
+import { conv2d, conv2dBackpropInput, depthwiseConv2d, fusedConv2d, fusedDepthwiseConv2d, pool, resizeBilinear, resizeNearestNeighbor } from "./kernels/convolution";
 import { addN, binary, cast, clipByValue, expm1, filledLike, floorDiv, identity, log1p, notEqual, orEqual, rsqrt, select, square, squaredDifference, unary } from "./kernels/elementwise";
 import { cumsum, einsum, mirrorPad, mod, oneHot } from "./kernels/indexing";
 import { batchMatMul, fusedMatMul } from "./kernels/matmul";
@@ -113,6 +113,8 @@ export const KERNEL_WRITERS: Readonly<Record<string, KernelWriter>> = {
   DepthwiseConv2dNative: depthwiseConv2d,
   FusedDepthwiseConv2D: fusedDepthwiseConv2d,
   Conv2DBackpropInput: conv2dBackpropInput,
+  ResizeBilinear: resizeBilinear,
+  ResizeNearestNeighbor: resizeNearestNeighbor,
   MaxPool: pool("MaxPool"),
   AvgPool: pool("AveragePool"),
   // normalization

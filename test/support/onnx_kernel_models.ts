@@ -3,8 +3,8 @@
  * tfjs kernel the exporter writes: an MLP of every activation, an erf GELU with comparisons and
  * casts, a small attention block (batched matMul, heads by reshape and transpose, layer norm by
  * moments), channels-last and channels-first CNNs with batch norm and pooling, fused and
- * depthwise convolutions, an embedding lookup with int32 ids, and running sums, remainders,
- * one-hot rows and reflect padding. Each says its input shape (the
+ * depthwise convolutions, an embedding lookup with int32 ids, running sums, remainders, one-hot
+ * rows and reflect padding, transposed convolutions and image resizes. Each says its input shape (the
  * batch first) and dtype; weights come from a fixed seed.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -263,6 +263,20 @@ export class TransposedConvs extends Module {
   }
 }
 
+/** Bilinear and nearest resizes (NHWC) up and down, in each of tfjs's three coordinate mappings. */
+export class Resizes extends Module {
+  forward(x: tf.Tensor): tf.Tensor {
+    const image = x as tf.Tensor4D;
+    const batch = x.shape[0]!;
+    const outs: tf.Tensor[] = [];
+    for (const [alignCorners, halfPixelCenters] of [[false, false], [true, false], [false, true]] as const) {
+      outs.push(tf.image.resizeBilinear(image, [9, 4], alignCorners, halfPixelCenters), tf.image.resizeNearestNeighbor(image, [9, 4], alignCorners, halfPixelCenters));
+      outs.push(tf.image.resizeBilinear(image, [3, 11], alignCorners, halfPixelCenters), tf.image.resizeNearestNeighbor(image, [3, 11], alignCorners, halfPixelCenters));
+    }
+    return tf.concat(outs.map((o) => tf.reshape(o, [batch, -1])), 1);
+  }
+}
+
 export function kernelModels(): [string, KernelModel][] {
   return [
     ["activations MLP", { make: () => new ActivationsMlp(), features: [4], dtype: "float32", kernels: ["MYLINEAR", "Relu", "Sigmoid", "Tanh", "Elu", "LeakyRelu", "Softplus", "Relu6", "Selu", "Prelu", "Softmax", "Pow", "RealDiv"] }],
@@ -275,6 +289,7 @@ export function kernelModels(): [string, KernelModel][] {
     ["splits and fused activations", { make: () => new SplitsAndFused(), features: [4, 4, 2], dtype: "float32", kernels: ["FusedDepthwiseConv2D", "SplitV", "Unpack", "StridedSlice", "_FusedMatMul"] }],
     ["embedding", { make: () => new Embedding(), features: [7], dtype: "int32", kernels: ["GatherV2", "Mean"] }],
     ["transposed convolutions", { make: () => new TransposedConvs(), features: [4, 4, 3], dtype: "float32", kernels: ["Conv2DBackpropInput"], ortLacks: { float64: "ONNX Runtime has no double ConvTranspose" } }],
+    ["resizes", { make: () => new Resizes(), features: [5, 7, 3], dtype: "float32", kernels: ["ResizeBilinear", "ResizeNearestNeighbor"], ortLacks: { float64: "ONNX Runtime has no double Resize" } }],
     ["indexing ops", { make: () => new IndexingOps(), features: [6], dtype: "float32", kernels: ["Cumsum", "Mod", "OneHot", "MirrorPad"], unsupported: { wasm: "tfjs-wasm's OneHot writes out of bounds for negative ids, so the model's own forward goes wrong there" } }],
   ];
 }

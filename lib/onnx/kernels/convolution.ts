@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { SymbolicValue } from "../symbolic";
-import type { KernelContext, KernelWriter } from "./context";
+import { ElementType, tensorProto, type KernelContext, type KernelWriter } from "./context";
 import { fusedActivation } from "./matmul";
 
 const TO_NCHW = [0, 3, 1, 2];
@@ -112,3 +112,30 @@ export const conv2dBackpropInput: KernelWriter = (k) => {
   const attributes = { kernel_shape_i: [kh, kw], strides_i: strides, dilations_i: [1, 1], group_i: 1, pads_i: [top, left, bottom, right], output_padding_i: outputPadding };
   return channelsFirst(k, k.in("dy"), channelsLast, (dy) => k.g.op("ConvTranspose", dy, filter, attributes));
 };
+
+/**
+ * tf.image.resizeBilinear and resizeNearestNeighbor (NHWC): ONNX Resize on the NCHW image, to
+ * sizes [N, C, newH, newW] read from the input (so the batch stays dynamic), with the coordinate
+ * mapping tfjs uses: alignCorners is align_corners (nearest rounds half up), halfPixelCenters is
+ * half_pixel (nearest: tf_half_pixel_for_nn, tfjs's own mapping), neither is asymmetric (nearest
+ * floors).
+ */
+function resize(k: KernelContext, mode: "linear" | "nearest"): SymbolicValue {
+  const alignCorners = k.attr<boolean>("alignCorners") === true;
+  const halfPixel = k.attr<boolean>("halfPixelCenters") === true;
+  const [newH, newW] = k.attr<[number, number]>("size");
+  if (alignCorners && (newH === 1 || newW === 1)) k.fail("alignCorners with an output side of 1 (tfjs maps it asymmetrically, ONNX's align_corners divides by 0); resize without alignCorners");
+  const coordinates = alignCorners ? "align_corners" : halfPixel ? (mode === "linear" ? "half_pixel" : "tf_half_pixel_for_nn") : "asymmetric";
+  const attributes: Record<string, string> = { mode_s: mode, coordinate_transformation_mode_s: coordinates };
+  if (mode === "nearest") attributes.nearest_mode_s = alignCorners ? "round_prefer_ceil" : "floor";
+  return channelsFirst(k, k.in("images"), true, (nchw) => {
+    const batchAndChannels = k.g.op("Slice", k.g.op("Shape", nchw), k.ints([0]), k.ints([2]));
+    const sizes = k.g.op("Concat", batchAndChannels, k.ints([newH, newW]), { axis_i: 0 });
+    // roi and scales unused (sizes given): empty, and float whatever the export's type (scales is float only).
+    const empty = k.g.constant(tensorProto([], [0], ElementType.FLOAT));
+    return k.g.op("Resize", nchw, empty, empty, sizes, attributes);
+  });
+}
+
+export const resizeBilinear: KernelWriter = (k) => resize(k, "linear");
+export const resizeNearestNeighbor: KernelWriter = (k) => resize(k, "nearest");
