@@ -11,6 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { describeAdapter, requestAdapter } from "./webgpu/adapter";
+import { installChunkedAddN } from "./webgpu/add_n";
 import { installSubgroupCapableFactory, prepareWebGPUKernels, type WebGPUBackendClass } from "./webgpu/device";
 import { navigatorGpu, softwareDawns } from "./webgpu/navigator_gpu";
 
@@ -117,6 +118,7 @@ const ACTIVATE: Record<Exclude<BackendChoice, "auto">, Activate> = {
     if (typeof webgpu?.WebGPUBackend === "function") installSubgroupCapableFactory(webgpu.WebGPUBackend);
     if (!(await activate("webgpu"))) return `the webgpu backend did not start on ${description.name}`;
     await prepareWebGPUKernels();
+    installChunkedAddN();
     const notes = [description.software ? "software adapter" : null, found.featureLevel === "compatibility" ? "compatibility mode" : null, nav.source].filter(Boolean);
     webgpuStarted = { device: `${description.name} (${notes.join("; ")})`, adapter: description.name, software: description.software };
     return { device: webgpuStarted.device };

@@ -8,8 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import * as tf from "@tensorflow/tfjs";
 import { setBackend } from "../lib/backend";
 import { Linear } from "../lib/nn/linear";
+import { addNInputLimit } from "../lib/webgpu/add_n";
 import { subgroupDecision, webgpuDevice } from "../lib/webgpu/device";
 import { ISSUE_SHAPES, KernelParity } from "./support/linear_webgpu_parity";
 import { webgpuUnavailable } from "./support/backends";
@@ -61,6 +63,20 @@ describe("gradlab on Node's WebGPU (Dawn)", { skip: reason ?? false }, () => {
   it("training Linear on the kernels keeps tensor count and GPU memory flat", async () => {
     await setBackend("webgpu");
     await parity.trainingStaysFlat();
+  });
+
+  it("tf.addN past the device's storage-buffer limit sums right (tfjs-webgpu's own AddN gave zeros), and leaves no tensors behind", async () => {
+    await setBackend("webgpu");
+    const limit = addNInputLimit(tf.backend() as unknown as Parameters<typeof addNInputLimit>[0]);
+    // One group, several groups, and groups of groups (the partial sums past the limit again).
+    for (const count of [2, limit, limit + 1, 3 * limit + 2, limit * limit + 3]) {
+      const xs = Array.from({ length: count }, (_, i) => tf.tensor1d([i + 1, -2 * i, 0.5]));
+      const before = tf.memory().numTensors;
+      const sum = tf.addN(xs);
+      assert.deepEqual(Array.from(await sum.data()), [(count * (count + 1)) / 2, -count * (count - 1), count / 2], `${count} inputs (limit ${limit})`);
+      assert.equal(tf.memory().numTensors, before + 1, `${count} inputs: only the sum is new`);
+      tf.dispose([sum, ...xs]);
+    }
   });
 
   it("stateDict() cannot read synchronously here and says so; stateDictAsync() can", async () => {
