@@ -7,8 +7,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { defineFunction } from "../function";
-import { CHUNK, savedOutputBackward, savedOutputInModule as inModule } from "../host/gemm/saved_output_module";
-import { reserve, sgemmModule } from "../host/gemm/sgemm_module";
+import { runInChunks } from "../host/gemm/chunked";
+import { savedOutputBackward, savedOutputInModule as inModule } from "../host/gemm/saved_output_module";
+import { sgemmModule } from "../host/gemm/sgemm_module";
 import { hostBackendFor, tensorFromInfo } from "../host/host_tensors";
 import { checkFloatTensor } from "./argument_checks";
 
@@ -72,14 +73,7 @@ export function reluBackLoop(ys: Float32Array, dys: Float32Array, dx: Float32Arr
 /** Forward compiled (activations.c's relu_forward), in place in the module's memory, a chunk at a time. */
 export function reluInModule(xs: Float32Array, ys: Float32Array): void {
   const module = sgemmModule();
-  const at = module.base;
-  reserve(module, at + Math.min(xs.length, CHUNK));
-  for (let start = 0; start < xs.length; start += CHUNK) {
-    const n = Math.min(CHUNK, xs.length - start);
-    module.heap.set(xs.subarray(start, start + n), at);
-    module.reluForward(n, at * 4, at * 4);
-    ys.set(module.heap.subarray(at, at + n), start);
-  }
+  runInChunks([xs], ys, (n, [x]) => module.reluForward(n, x!, x!));
 }
 
 /** Backward compiled (relu_backward), a chunk at a time. */

@@ -5,7 +5,8 @@
  * (o, i) holds D elements inner apart, so no transpose is needed for any dim. Row sums in float64.
  */
 import type * as tf from "@tensorflow/tfjs";
-import { align4, reserve, sgemmModule } from "../host/gemm/sgemm_module";
+import { runInChunks } from "../host/gemm/chunked";
+import { sgemmModule } from "../host/gemm/sgemm_module";
 import { tensorFromInfo, type HostBackend } from "../host/host_tensors";
 
 /** The rows of a softmax along `dim`: `outer`·`inner` of them, of `size` elements `inner` apart. */
@@ -68,24 +69,10 @@ export function softmaxBackwardHost(host: HostBackend, y: tf.Tensor, dy: tf.Tens
   return tensorFromInfo(info);
 }
 
-/** Elements per module call at most (whole rows; one row when a row is longer): copied in, computed and copied out while in cache. */
-const CHUNK = 8192;
-
-/** softmax's backward along contiguous rows of `size`, compiled (activations.c's softmax_backward), dx in place of dy in the module's memory. */
+/** softmax's backward along contiguous rows of `size`, compiled (activations.c's softmax_backward), whole rows a chunk at a time. */
 export function softmaxBackInModule(ys: Float32Array, dys: Float32Array, dx: Float32Array, size: number): void {
   const module = sgemmModule();
-  const rowsPerCall = Math.max(1, Math.floor(CHUNK / Math.max(1, size)));
-  const floats = Math.min(ys.length, rowsPerCall * size);
-  const yAt = module.base;
-  const dyAt = align4(yAt + floats);
-  reserve(module, dyAt + floats);
-  for (let start = 0; start < ys.length; start += floats) {
-    const n = Math.min(floats, ys.length - start);
-    module.heap.set(ys.subarray(start, start + n), yAt);
-    module.heap.set(dys.subarray(start, start + n), dyAt);
-    module.softmaxBackward(n / size, size, yAt * 4, dyAt * 4, dyAt * 4);
-    dx.set(module.heap.subarray(dyAt, dyAt + n), start);
-  }
+  runInChunks([ys, dys], dx, (n, [y, dy]) => module.softmaxBackward(n / size, size, y!, dy!, dy!), size);
 }
 
 /** y = (x − max) − log Σ e^(x − max) along dim, as tfjs's logSoftmax and torch compute it. */
