@@ -21,27 +21,33 @@ function rowsAlong(shape: readonly number[], dim: number): Rows {
   return { outer: product(shape.slice(0, dim)), size: shape[dim]!, inner: product(shape.slice(dim + 1)) };
 }
 
-/** y = e^(x − max) / Σ e^(x − max) along dim. */
-export function softmaxHost(host: HostBackend, x: tf.Tensor, dim: number): tf.Tensor {
-  const { outer, size, inner } = rowsAlong(x.shape, dim);
-  const info = host.alloc(x.shape);
-  const [xs, ys] = [host.f32(x), host.f32(info)];
+/** Calls `row(start, end, step)` for each row along `dim`: its elements are start, start + step, … before end. */
+function forEachRow(shape: readonly number[], dim: number, row: (start: number, end: number, step: number) => void): void {
+  const { outer, size, inner } = rowsAlong(shape, dim);
   for (let o = 0; o < outer; o++) {
     for (let s = 0; s < inner; s++) {
       const start = o * size * inner + s;
-      const end = start + size * inner;
-      let max = -Infinity;
-      for (let i = start; i < end; i += inner) if (xs[i]! > max) max = xs[i]!;
-      let sum = 0;
-      for (let i = start; i < end; i += inner) {
-        const e = Math.exp(xs[i]! - max);
-        ys[i] = e;
-        sum += e;
-      }
-      const scale = 1 / sum;
-      for (let i = start; i < end; i += inner) ys[i] = ys[i]! * scale;
+      row(start, start + size * inner, inner);
     }
   }
+}
+
+/** y = e^(x − max) / Σ e^(x − max) along dim. */
+export function softmaxHost(host: HostBackend, x: tf.Tensor, dim: number): tf.Tensor {
+  const info = host.alloc(x.shape);
+  const [xs, ys] = [host.f32(x), host.f32(info)];
+  forEachRow(x.shape, dim, (start, end, step) => {
+    let max = -Infinity;
+    for (let i = start; i < end; i += step) if (xs[i]! > max) max = xs[i]!;
+    let sum = 0;
+    for (let i = start; i < end; i += step) {
+      const e = Math.exp(xs[i]! - max);
+      ys[i] = e;
+      sum += e;
+    }
+    const scale = 1 / sum;
+    for (let i = start; i < end; i += step) ys[i] = ys[i]! * scale;
+  });
   return tensorFromInfo(info);
 }
 
@@ -50,22 +56,18 @@ export function softmaxHost(host: HostBackend, x: tf.Tensor, dim: number): tf.Te
  * are contiguous (the last dim), else the JavaScript loop; the same float64 arithmetic.
  */
 export function softmaxBackwardHost(host: HostBackend, y: tf.Tensor, dy: tf.Tensor, dim: number, inModule = false): tf.Tensor {
-  const { outer, size, inner } = rowsAlong(y.shape, dim);
+  const { size, inner } = rowsAlong(y.shape, dim);
   const info = host.alloc(y.shape);
   const [ys, dys, dx] = [host.f32(y), host.f32(dy), host.f32(info)];
   if (inModule && inner === 1) {
     softmaxBackInModule(ys, dys, dx, size);
     return tensorFromInfo(info);
   }
-  for (let o = 0; o < outer; o++) {
-    for (let s = 0; s < inner; s++) {
-      const start = o * size * inner + s;
-      const end = start + size * inner;
-      let dot = 0;
-      for (let i = start; i < end; i += inner) dot += dys[i]! * ys[i]!;
-      for (let i = start; i < end; i += inner) dx[i] = ys[i]! * (dys[i]! - dot);
-    }
-  }
+  forEachRow(y.shape, dim, (start, end, step) => {
+    let dot = 0;
+    for (let i = start; i < end; i += step) dot += dys[i]! * ys[i]!;
+    for (let i = start; i < end; i += step) dx[i] = ys[i]! * (dys[i]! - dot);
+  });
   return tensorFromInfo(info);
 }
 
@@ -77,37 +79,27 @@ export function softmaxBackInModule(ys: Float32Array, dys: Float32Array, dx: Flo
 
 /** y = (x − max) − log Σ e^(x − max) along dim, as tfjs's logSoftmax and torch compute it. */
 export function logSoftmaxHost(host: HostBackend, x: tf.Tensor, dim: number): tf.Tensor {
-  const { outer, size, inner } = rowsAlong(x.shape, dim);
   const info = host.alloc(x.shape);
   const [xs, ys] = [host.f32(x), host.f32(info)];
-  for (let o = 0; o < outer; o++) {
-    for (let s = 0; s < inner; s++) {
-      const start = o * size * inner + s;
-      const end = start + size * inner;
-      let max = -Infinity;
-      for (let i = start; i < end; i += inner) if (xs[i]! > max) max = xs[i]!;
-      let sum = 0;
-      for (let i = start; i < end; i += inner) sum += Math.exp(xs[i]! - max);
-      const log = Math.log(sum);
-      for (let i = start; i < end; i += inner) ys[i] = xs[i]! - max - log;
-    }
-  }
+  forEachRow(x.shape, dim, (start, end, step) => {
+    let max = -Infinity;
+    for (let i = start; i < end; i += step) if (xs[i]! > max) max = xs[i]!;
+    let sum = 0;
+    for (let i = start; i < end; i += step) sum += Math.exp(xs[i]! - max);
+    const log = Math.log(sum);
+    for (let i = start; i < end; i += step) ys[i] = xs[i]! - max - log;
+  });
   return tensorFromInfo(info);
 }
 
 /** dx = dy − e^y·Σ dy along dim (e^y is the softmax). */
 export function logSoftmaxBackwardHost(host: HostBackend, y: tf.Tensor, dy: tf.Tensor, dim: number): tf.Tensor {
-  const { outer, size, inner } = rowsAlong(y.shape, dim);
   const info = host.alloc(y.shape);
   const [ys, dys, dx] = [host.f32(y), host.f32(dy), host.f32(info)];
-  for (let o = 0; o < outer; o++) {
-    for (let s = 0; s < inner; s++) {
-      const start = o * size * inner + s;
-      const end = start + size * inner;
-      let sum = 0;
-      for (let i = start; i < end; i += inner) sum += dys[i]!;
-      for (let i = start; i < end; i += inner) dx[i] = dys[i]! - Math.exp(ys[i]!) * sum;
-    }
-  }
+  forEachRow(y.shape, dim, (start, end, step) => {
+    let sum = 0;
+    for (let i = start; i < end; i += step) sum += dys[i]!;
+    for (let i = start; i < end; i += step) dx[i] = dys[i]! - Math.exp(ys[i]!) * sum;
+  });
   return tensorFromInfo(info);
 }
