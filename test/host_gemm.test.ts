@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { gemmAvailable, sgemm, type SgemmArgs } from "../lib/host/gemm/sgemm";
 import { sgemmModule } from "../lib/host/gemm/sgemm_module";
 import { Generator } from "../lib/random";
-import { checkGemm, referenceGemm } from "./support/gemm_reference";
+import { checkGemm, referenceGemm, stridedGemmArgs } from "./support/gemm_reference";
 import { wasmBuildToolsMissing } from "./support/wasm_build_tools";
 
 const GEMM_DIR = fileURLToPath(new URL("../lib/host/gemm/", import.meta.url));
@@ -118,16 +118,8 @@ describe("host sgemm (WebAssembly SIMD)", () => {
   it("operands at offsets in larger arrays, with leading dimensions: nothing outside C's m×n block changes", () => {
     for (const [transA, transB] of TRANSPOSES) {
       for (const [m, k, n] of [[3, 4, 5], [37, 29, 41], [130, 300, 9], [20, 5, 3]] as const) {
-        const aRows = transA ? k : m, aCols = transA ? m : k;
-        const bRows = transB ? n : k, bCols = transB ? k : n;
-        const lda = aCols + 3, ldb = bCols + 5, ldc = n + 2;
-        const args: SgemmArgs = {
-          m, n, k, transA, transB,
-          a: random(11 + aRows * lda), aOffset: 11, lda,
-          b: random(6 + bRows * ldb), bOffset: 6, ldb,
-          c: new Float32Array(13 + m * ldc + 4).fill(Number.NaN), cOffset: 13, ldc,
-          bias: random(n + 9), biasOffset: 9,
-        };
+        const args = stridedGemmArgs(m, k, n, transA, transB, random);
+        const ldc = args.ldc!;
         check(args);
         check({ ...args, c: random(13 + m * ldc + 4), accumulate: true });
         // Dense C at an offset: copied out in one piece rather than row by row.

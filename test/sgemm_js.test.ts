@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import type { SgemmArgs } from "../lib/host/gemm/sgemm";
 import { sgemmJs } from "../lib/host/sgemm_js";
 import { Generator } from "../lib/random";
-import { checkGemm } from "./support/gemm_reference";
+import { checkGemm, stridedGemmArgs } from "./support/gemm_reference";
 
 const TRANSPOSES = [[false, false], [false, true], [true, false], [true, true]] as const;
 const g = new Generator(11);
@@ -39,16 +39,8 @@ describe("sgemm_js (the JavaScript fallback product)", () => {
   it("operands at offsets in larger arrays, with leading dimensions", () => {
     for (const [transA, transB] of TRANSPOSES) {
       for (const [m, k, n] of [[3, 4, 5], [37, 29, 41], [20, 5, 3]] as const) {
-        const aRows = transA ? k : m, aCols = transA ? m : k;
-        const bRows = transB ? n : k, bCols = transB ? k : n;
-        const lda = aCols + 3, ldb = bCols + 5, ldc = n + 2;
-        const args: SgemmArgs = {
-          m, n, k, transA, transB,
-          a: random(11 + aRows * lda), aOffset: 11, lda,
-          b: random(6 + bRows * ldb), bOffset: 6, ldb,
-          c: new Float32Array(13 + m * ldc + 4).fill(Number.NaN), cOffset: 13, ldc,
-          bias: random(n + 9), biasOffset: 9,
-        };
+        const args = stridedGemmArgs(m, k, n, transA, transB, random);
+        const ldc = args.ldc!;
         check(args);
         check({ ...args, c: random(13 + m * ldc + 4), accumulate: true });
       }

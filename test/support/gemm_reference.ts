@@ -92,3 +92,21 @@ export function checkGemm(gemm: (args: SgemmArgs) => void, args: SgemmArgs): voi
     }
   }
 }
+
+/**
+ * A product of the given sizes whose operands sit at offsets inside larger arrays, with leading
+ * dimensions past their rows (A +3, B +5, C +2) and C filled with NaN outside and inside its
+ * block, so a call that reads or writes out of place shows; the bias at an offset too.
+ */
+export function stridedGemmArgs(m: number, k: number, n: number, transA: boolean, transB: boolean, random: (n: number) => Float32Array): SgemmArgs {
+  const aRows = transA ? k : m, aCols = transA ? m : k;
+  const bRows = transB ? n : k, bCols = transB ? k : n;
+  const lda = aCols + 3, ldb = bCols + 5, ldc = n + 2;
+  return {
+    m, n, k, transA, transB,
+    a: random(11 + aRows * lda), aOffset: 11, lda,
+    b: random(6 + bRows * ldb), bOffset: 6, ldb,
+    c: new Float32Array(13 + m * ldc + 4).fill(Number.NaN), cOffset: 13, ldc,
+    bias: random(n + 9), biasOffset: 9,
+  };
+}
