@@ -19,44 +19,45 @@ export type ReadFailure =
 /** The bytes of `path`, at most `maxMib` MiB; `fail` turns a failure into the error thrown. */
 export function readBoundedBytes(path: string, maxMib: number, fail: (failure: ReadFailure) => Error): Uint8Array {
   const limit = maxMib * MIB;
-  const failed = (failure: ReadFailure): never => {
-    throw Object.assign(fail(failure), { [BOUNDED_READ]: true });
-  };
-  const unreadable = (error: unknown): never => {
-    if ((error as Record<symbol, unknown>)[BOUNDED_READ]) throw error;
+  const unreadable = (error: unknown): Error => {
     const code = (error as { code?: string }).code;
-    return failed(code === "ENOENT" ? { kind: "missing" } : code === "EISDIR" ? { kind: "folder" } : { kind: "unreadable", message: (error as Error).message });
+    return fail(code === "ENOENT" ? { kind: "missing" } : code === "EISDIR" ? { kind: "folder" } : { kind: "unreadable", message: (error as Error).message });
   };
+  let stat;
   let fd: number;
   try {
-    const stat = statSync(path);
-    if (stat.isDirectory()) failed({ kind: "folder" });
-    if (stat.size > limit) failed({ kind: "too big", size: formatBytes(stat.size), hintMib: Math.ceil(stat.size / MIB) });
+    stat = statSync(path);
+  } catch (error) {
+    throw unreadable(error);
+  }
+  if (stat.isDirectory()) throw fail({ kind: "folder" });
+  if (stat.size > limit) throw fail({ kind: "too big", size: formatBytes(stat.size), hintMib: Math.ceil(stat.size / MIB) });
+  try {
     fd = openSync(path, "r");
   } catch (error) {
-    return unreadable(error);
+    throw unreadable(error);
   }
   try {
     const chunks: Uint8Array[] = [];
     let total = 0;
     for (;;) {
       const chunk = new Uint8Array(Math.min(16 * MIB, limit + 1 - total) || 1);
-      const n = readSync(fd, chunk, 0, chunk.length, null);
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (error) {
+        throw unreadable(error);
+      }
       if (n === 0) break;
       chunks.push(chunk.subarray(0, n));
       total += n;
-      if (total > limit) failed({ kind: "too big", size: `more than ${maxMib} MiB (a pipe or device)`, hintMib: maxMib * 2 });
+      if (total > limit) throw fail({ kind: "too big", size: `more than ${maxMib} MiB (a pipe or device)`, hintMib: maxMib * 2 });
     }
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  } catch (error) {
-    return unreadable(error);
   } finally {
     closeSync(fd);
   }
 }
-
-/** Marks the errors readBoundedBytes made itself, so its catch passes them on unwrapped. */
-const BOUNDED_READ = Symbol("bounded read");
 
 /** Deepest JSON nesting accepted: a state dict or data file needs 3; 64 leaves room and stays far from the stack. */
 export const MAX_JSON_DEPTH = 64;
