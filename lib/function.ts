@@ -288,12 +288,6 @@ function checkArguments(name: string, args: readonly unknown[], inputName: (i: n
   return tensors;
 }
 
-/** The engine's key for argument i (its position, as a string), made once per position. */
-const inputKeys: string[] = [];
-function inputKey(i: number): string {
-  return (inputKeys[i] ??= String(i));
-}
-
 function isAttribute(a: unknown): a is Attribute {
   if (isScalarAttribute(a)) return true;
   if (!Array.isArray(a)) return false;
@@ -321,7 +315,7 @@ function runCustom<Args extends Arg[], Out extends Outputs>(
   const inputs: Record<string, tf.Tensor> = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a instanceof tf.Tensor) inputs[inputKey(i)] = a;
+    if (a instanceof tf.Tensor) inputs[String(i)] = a;
   }
   let returnedArray = false;
   const result = engine.runKernelFunc({
@@ -357,7 +351,7 @@ function runCustom<Args extends Arg[], Out extends Outputs>(
         const map: Record<string, () => tf.Tensor> = {};
         for (let i = 0; i < grads.length; i++) {
           const [g, shape, dtype] = [grads[i], shapes[i], dtypes[i]];
-          if (shape != null) map[inputKey(i)] = g ? () => g : () => tf.zeros(shape, dtype!);
+          if (shape != null) map[String(i)] = g ? () => g : () => tf.zeros(shape, dtype!);
         }
         return map;
       } catch (error) {
@@ -377,7 +371,7 @@ function runCustom<Args extends Arg[], Out extends Outputs>(
 function distinctOutputs(value: tf.Tensor | tf.Tensor[], args: readonly Arg[]): tf.Tensor[] {
   if (!Array.isArray(value)) return [args.includes(value) ? tf.clone(value) : value];
   const seen = new Set<tf.Tensor>(args.filter((a): a is tf.Tensor => a instanceof tf.Tensor));
-  return (Array.isArray(value) ? value : [value]).map((t) => {
+  return value.map((t) => {
     if (seen.has(t)) return tf.clone(t);
     seen.add(t);
     return t;
